@@ -1,0 +1,27 @@
+"""``zhengji serve``: the whole service on its embedded defaults."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import typer
+
+from zhengji.cli.context import app, context, fail
+
+
+@app.command("serve")
+def serve_command(ctx: typer.Context) -> None:
+    """运行全部服务（Ctrl-C 停止）。 Run the whole service on its embedded defaults (Ctrl-C stops it)."""
+    from zhengji.service import run_service
+    from zhengji.storage.migrate import upgrade
+
+    shared = context(ctx)
+    settings = shared.settings
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(shared.engine())
+    try:
+        asyncio.run(run_service(settings))
+    except OSError as error:
+        raise fail(str(error)) from None

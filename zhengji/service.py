@@ -1,0 +1,89 @@
+"""``zhengji serve``: every part of the service in one process, stopped cleanly by Ctrl-C or SIGTERM.
+
+Each part is a component with ``run(stop)``; the service starts them all, and when a signal arrives (or one of
+them fails) it tells the rest to stop and waits for them, so that no mail is cut off half-stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Iterator
+from typing import Protocol
+
+import uvicorn
+
+from zhengji.settings import Settings
+
+log = logging.getLogger("zhengji.service")
+
+
+class Component(Protocol):
+    name: str
+
+    async def run(self, stop: asyncio.Event) -> None: ...
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn that leaves signal handling to the service (it would otherwise re-raise SIGINT on exit)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class WebComponent:
+    """The web server: the public window page now, the staff queue later."""
+
+    name = "web"
+
+    def __init__(self, settings: Settings) -> None:
+        from zhengji.web.app import create_app
+
+        self.settings = settings
+        config = uvicorn.Config(
+            create_app(settings),
+            host=settings.web_listen.host,
+            port=settings.web_listen.port,
+            log_level=settings.log_level.lower(),
+            lifespan="off",
+        )
+        self.server = _QuietServer(config)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        serving = asyncio.create_task(self.server.serve())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        self.server.should_exit = True
+        stopping.cancel()
+        await serving
+        if not self.server.started and not stop.is_set():
+            raise OSError(f"网页服务未能在 {self.settings.web_listen} 启动（端口可能已被占用）")
+
+
+def build_components(settings: Settings) -> list[Component]:
+    return [WebComponent(settings)]
+
+
+async def run_service(settings: Settings) -> None:
+    """Run every component until a signal arrives or one of them fails."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    components = build_components(settings)
+    tasks = {asyncio.create_task(component.run(stop), name=component.name) for component in components}
+    log.info("zhengji serving: web on http://%s", settings.web_listen)
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        stop.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+    log.info("zhengji stopped")

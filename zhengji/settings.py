@@ -1,0 +1,230 @@
+"""Operator settings, read from ``ZHENGJI_*`` variables and ``.env`` (see ``.env.example``).
+
+Every setting is validated at start-up, so that a typo stops the service with one line naming the variable,
+instead of surfacing hours later as a mail that was never answered.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import unquote, urlsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from zhengji.clock import as_aware
+
+ENV_PREFIX = "ZHENGJI_"
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class HostPort:
+    """A ``host:port`` listen address."""
+
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class ServerURL:
+    """An IMAP or SMTP account given as a URL, with the secret kept out of ``repr``."""
+
+    scheme: str
+    host: str
+    port: int
+    username: str | None
+    password: SecretStr | None
+    path: str
+    starttls: bool
+
+    @property
+    def uses_tls(self) -> bool:
+        return self.scheme.endswith("s")
+
+
+def parse_host_port(text: str) -> HostPort:
+    """Parse ``host:port`` (``[::1]:25`` for IPv6); the message says what a right value looks like."""
+    match = re.fullmatch(r"\[(?P<h6>[0-9A-Fa-f:.]+)\]:(?P<p6>\d+)|(?P<h>[^:\s]+):(?P<p>\d+)", text.strip())
+    if not match:
+        raise ValueError(f"应为“主机:端口”，例如 127.0.0.1:2525，而不是 {text!r}")
+    host = match.group("h6") or match.group("h")
+    port = int(match.group("p6") or match.group("p"))
+    if not 0 < port < 65536:
+        raise ValueError(f"端口应在 1 至 65535 之间，而不是 {port}")
+    return HostPort(host, port)
+
+
+def parse_server_url(text: str, schemes: dict[str, int], need_login: bool) -> ServerURL:
+    """Parse an account URL such as ``imaps://user:code@imap.126.com:993/INBOX``."""
+    parts = urlsplit(text.strip())
+    if parts.scheme not in schemes:
+        allowed = "、".join(f"{s}://" for s in schemes)
+        raise ValueError(f"应以 {allowed} 开头，而不是 {text.split(':', 1)[0]!r}")
+    if not parts.hostname:
+        raise ValueError("缺少服务器地址")
+    try:
+        port = parts.port or schemes[parts.scheme]
+    except ValueError as exc:
+        raise ValueError("端口不是有效数字") from exc
+    if need_login and not (parts.username and parts.password):
+        raise ValueError("缺少用户名或授权码（格式：scheme://用户名:授权码@主机:端口/文件夹）")
+    query = dict(item.split("=", 1) for item in parts.query.split("&") if "=" in item)
+    return ServerURL(
+        scheme=parts.scheme,
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else None,
+        password=SecretStr(unquote(parts.password)) if parts.password else None,
+        path=unquote(parts.path.lstrip("/")),
+        starttls=query.get("starttls", "").lower() in {"1", "true", "yes"},
+    )
+
+
+def _default_mailboxes() -> list[str]:
+    # The notices name the mailboxes; reading them from the registry keeps a new notice a data change.
+    from zhengji.notices.registry import load_registry
+
+    return load_registry().mailboxes()
+
+
+class Settings(BaseSettings):
+    """What an operator may set; names and defaults are fixed by the contract."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    data_dir: Path = Field(default=Path("./var"), description="数据目录：数据库文件、原始邮件存储与本地发件箱")
+    database_url: str | None = Field(default=None, description="SQLAlchemy 数据库地址")
+    mailboxes: Annotated[list[str], NoDecode] = Field(default_factory=_default_mailboxes)
+    smtp_listen: HostPort | None = HostPort("127.0.0.1", 2525)
+    imap_url: ServerURL | None = None
+    outbound_smtp_url: ServerURL | None = None
+    web_listen: HostPort = HostPort("127.0.0.1", 8000)
+    telegram_token: SecretStr | None = None
+    now: datetime | None = None
+    log_level: str = "INFO"
+
+    @field_validator("mailboxes", mode="before")
+    @classmethod
+    def _split_mailboxes(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            if not value:
+                raise ValueError("至少应有一个收件地址")
+            for address in value:
+                if not _EMAIL.match(address):
+                    raise ValueError(f"{address!r} 不是有效的邮箱地址")
+            return [address.lower() for address in value]
+        return value
+
+    @field_validator("smtp_listen", mode="before")
+    @classmethod
+    def _smtp_listen(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_host_port(value) if value.strip() else None
+        return value
+
+    @field_validator("web_listen", mode="before")
+    @classmethod
+    def _web_listen(cls, value: Any) -> Any:
+        return parse_host_port(value) if isinstance(value, str) else value
+
+    @field_validator("imap_url", mode="before")
+    @classmethod
+    def _imap_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_server_url(value, {"imap": 143, "imaps": 993}, need_login=True) if value else None
+        return value
+
+    @field_validator("outbound_smtp_url", mode="before")
+    @classmethod
+    def _outbound(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            schemes = {"smtp": 25, "smtps": 465}
+            return parse_server_url(value, schemes, need_login=False) if value else None
+        return value
+
+    @field_validator("telegram_token", mode="before")
+    @classmethod
+    def _token(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not re.fullmatch(r"\d+:[A-Za-z0-9_-]{20,}", value):
+                raise ValueError("不像 Telegram 机器人令牌（应为“数字:字母数字串”，由 @BotFather 发放）")
+        return value
+
+    @field_validator("now", mode="before")
+    @classmethod
+    def _now(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            try:
+                return as_aware(datetime.fromisoformat(value.strip()))
+            except ValueError as exc:
+                raise ValueError(f"应为 ISO-8601 时间，例如 2025-06-21T10:00:00+08:00，而不是 {value!r}") from exc
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value and not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
+            raise ValueError("只支持 sqlite:/// 或 postgresql+psycopg:// 地址")
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("应为 DEBUG、INFO、WARNING 或 ERROR")
+        return level
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The database to use: the configured URL, or ``zhengji.db`` in the data directory."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'zhengji.db').resolve()}"
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+
+class SettingsError(Exception):
+    """A setting is wrong; ``str()`` is the one line an operator reads."""
+
+
+def describe_error(error: ValidationError) -> str:
+    """Turn pydantic's report into one line that names the variable and says what is wrong."""
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else "?"
+    message = str(first["msg"]).removeprefix("Value error, ")
+    if first["type"] in {"datetime_from_date_parsing", "datetime_parsing"}:
+        message = "应为 ISO-8601 时间，例如 2025-06-21T10:00:00+08:00"
+    more = f"（另有 {len(error.errors()) - 1} 处错误）" if len(error.errors()) > 1 else ""
+    return f"设置 {ENV_PREFIX}{field.upper()} 有误：{message}{more}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings, raising :class:`SettingsError` with a one-line reason."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        raise SettingsError(describe_error(error)) from None

@@ -1,0 +1,176 @@
+"""The tables. Models stay thin: the workflow lives in the domain modules that use them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from zhengji.storage.status import SubmissionStatus
+from zhengji.storage.types import JSONType, UTCDateTime, enum_column
+
+
+class MessageSource(StrEnum):
+    smtp = "smtp"  # the built-in inbound SMTP server
+    imap = "imap"  # a watched inbox such as yanfa312@126.com
+    file = "file"  # back-filled from an .eml with `zhengji ingest`
+
+
+class MessageState(StrEnum):
+    """How far a mail has come on its path: received → parsed → checked → replied."""
+
+    received = "received"
+    parsed = "parsed"
+    checked = "checked"
+    replied = "replied"
+    failed = "failed"  # gave up after retries; staff see it in the queue
+    ignored = "ignored"  # automatic mail (bounces, auto-replies): kept, never answered
+
+
+class ReplyState(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"
+    suppressed = "suppressed"  # not sent on purpose (automatic sender, rate cap); the reason is kept
+
+
+def _time(**kwargs: Any) -> Any:
+    return Field(sa_column=sa.Column(UTCDateTime(), **kwargs))
+
+
+class Message(SQLModel, table=True):
+    """One received mail. Its raw bytes live in the blob store under ``sha256``, written before this row."""
+
+    __tablename__ = "messages"
+    __table_args__ = (sa.UniqueConstraint("mailbox", "imap_uidvalidity", "imap_uid", name="uq_messages_imap_uid"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    sha256: str = Field(max_length=64, index=True)
+    size: int
+    message_id: str | None = Field(default=None, max_length=998, index=True)
+    source: MessageSource = Field(sa_column=enum_column(MessageSource, nullable=False))
+    # The address it was received for (SMTP), or the IMAP account and folder.
+    mailbox: str = Field(max_length=320)
+    imap_uidvalidity: int | None = Field(default=None, sa_type=sa.BigInteger)
+    imap_uid: int | None = Field(default=None, sa_type=sa.BigInteger)
+    envelope_from: str | None = Field(default=None, max_length=320)
+    envelope_to: list[str] = Field(default_factory=list, sa_column=sa.Column(JSONType, nullable=False))
+    # When the mailbox got it (SMTP receipt or IMAP INTERNALDATE), never the sender's Date: header.
+    received_at: datetime = _time(nullable=False, index=True)
+    state: MessageState = Field(
+        default=MessageState.received, sa_column=enum_column(MessageState, nullable=False, index=True)
+    )
+    attempts: int = 0
+    next_attempt_at: datetime | None = _time(nullable=True)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    claimed_by: str | None = Field(default=None, max_length=120)
+    claimed_until: datetime | None = _time(nullable=True)
+    submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
+    # Which version of its submission this mail made (1 for the first mail of a case).
+    version: int | None = None
+
+
+class Submission(SQLModel, table=True):
+    """One case: an applicant's submission for one track, across the mails that amend it."""
+
+    __tablename__ = "submissions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=32, unique=True)
+    track: str = Field(max_length=40, index=True)
+    notice: str | None = Field(default=None, max_length=80)
+    status: SubmissionStatus = Field(
+        default=SubmissionStatus.received, sa_column=enum_column(SubmissionStatus, nullable=False, index=True)
+    )
+    sender: str = Field(max_length=320, index=True)
+    sender_name: str | None = Field(default=None, max_length=200)
+    subject: str | None = Field(default=None, max_length=998)
+    version: int = 1
+    created_at: datetime = _time(nullable=False)
+    updated_at: datetime = _time(nullable=False)
+
+
+class Document(SQLModel, table=True):
+    """One attachment as parsed: what form it is, its fields and findings, and which parser said so."""
+
+    __tablename__ = "documents"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="messages.id", index=True)
+    submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
+    version: int = 1
+    filename: str = Field(max_length=500)
+    sha256: str = Field(max_length=64, index=True)
+    size: int
+    format: str = Field(max_length=16)
+    form: str = Field(max_length=48)
+    fields: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
+    findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=sa.Column(JSONType, nullable=False))
+    parser_version: str = Field(max_length=32)
+    superseded: bool = False
+    created_at: datetime = _time(nullable=False)
+
+
+class Reply(SQLModel, table=True):
+    """The one answer to one processed mail (unique per message, so a crash cannot make it two)."""
+
+    __tablename__ = "replies"
+
+    id: int | None = Field(default=None, primary_key=True)
+    message_id: int = Field(foreign_key="messages.id", unique=True)
+    submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
+    to_address: str = Field(max_length=320)
+    subject: str = Field(max_length=998)
+    body: str = Field(sa_type=sa.Text)
+    message_id_header: str = Field(max_length=998)
+    in_reply_to: str | None = Field(default=None, max_length=998)
+    state: ReplyState = Field(default=ReplyState.pending, sa_column=enum_column(ReplyState, nullable=False, index=True))
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    next_attempt_at: datetime | None = _time(nullable=True)
+    created_at: datetime = _time(nullable=False)
+    sent_at: datetime | None = _time(nullable=True)
+
+
+class StaffUser(SQLModel, table=True):
+    """A reviewer of the web queue."""
+
+    __tablename__ = "staff_users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=80, unique=True)
+    password_hash: str = Field(max_length=255)
+    is_admin: bool = False
+    active: bool = True
+    created_at: datetime = _time(nullable=False)
+    last_login_at: datetime | None = _time(nullable=True)
+
+
+class ChatLink(SQLModel, table=True):
+    """A chat (Telegram or the web chat) that follows a submission."""
+
+    __tablename__ = "chat_links"
+    __table_args__ = (sa.UniqueConstraint("channel", "chat_id", "submission_id", name="uq_chat_links"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(max_length=16)
+    chat_id: str = Field(max_length=64, index=True)
+    submission_id: int | None = Field(default=None, foreign_key="submissions.id")
+    created_at: datetime = _time(nullable=False)
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who did what, when: status changes, replies, staff actions. Never updated, never deleted."""
+
+    __tablename__ = "audit_events"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _time(nullable=False, index=True)
+    actor: str = Field(max_length=120)
+    action: str = Field(max_length=48)
+    submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
+    message_id: int | None = Field(default=None, foreign_key="messages.id")
+    detail: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
