@@ -104,10 +104,11 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=Path("./var"), description="数据目录：数据库文件、原始邮件存储与本地发件箱")
     database_url: str | None = Field(default=None, description="SQLAlchemy 数据库地址")
     mailboxes: Annotated[list[str], NoDecode] = Field(default_factory=_default_mailboxes)
-    smtp_listen: HostPort | None = HostPort("127.0.0.1", 2525)
-    imap_url: ServerURL | None = None
-    outbound_smtp_url: ServerURL | None = None
-    web_listen: HostPort = HostPort("127.0.0.1", 8000)
+    # NoDecode: these are given as plain text (host:port, URLs), not JSON, whatever their Python type.
+    smtp_listen: Annotated[HostPort | None, NoDecode] = HostPort("127.0.0.1", 2525)
+    imap_url: Annotated[ServerURL | None, NoDecode] = None
+    outbound_smtp_url: Annotated[ServerURL | None, NoDecode] = None
+    web_listen: Annotated[HostPort, NoDecode] = HostPort("127.0.0.1", 8000)
     telegram_token: SecretStr | None = None
     now: datetime | None = None
     log_level: str = "INFO"
@@ -116,6 +117,8 @@ class Settings(BaseSettings):
     @classmethod
     def _split_mailboxes(cls, value: Any) -> Any:
         if isinstance(value, str):
+            if not value.strip():
+                return _default_mailboxes()  # empty means "the notices' addresses", as .env.example says
             value = [part.strip() for part in value.split(",") if part.strip()]
         if isinstance(value, list):
             if not value:
@@ -125,6 +128,11 @@ class Settings(BaseSettings):
                     raise ValueError(f"{address!r} 不是有效的邮箱地址")
             return [address.lower() for address in value]
         return value
+
+    @field_validator("data_dir", mode="before")
+    @classmethod
+    def _data_dir(cls, value: Any) -> Any:
+        return Path("./var") if isinstance(value, str) and not value.strip() else value
 
     @field_validator("smtp_listen", mode="before")
     @classmethod

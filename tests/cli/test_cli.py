@@ -1,0 +1,199 @@
+"""The command line as an operator runs it: a real process, real exit codes, real output."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+
+def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("ZHENGJI_")}
+    environment.update({"COLUMNS": "200", **(env or {})})
+    return subprocess.run(
+        [sys.executable, "-m", "zhengji", *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        input=stdin,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_help_is_in_chinese_and_english() -> None:
+    result = run("--help")
+    assert result.returncode == 0
+    assert "职业技能鉴定中心" in result.stdout
+    assert "intake desk" in result.stdout
+    for verb in ("notices", "windows", "db", "staff", "serve"):
+        assert verb in result.stdout
+    windows_help = run("windows", "--help")
+    assert windows_help.returncode == 0
+    assert "受理窗口" in windows_help.stdout and "windows" in windows_help.stdout
+
+
+def test_notices_shows_every_track_with_its_windows() -> None:
+    result = run("notices", env={"ZHENGJI_NOW": "2025-06-21T10:00:00+08:00"})
+    assert result.returncode == 0, result.stderr
+    for text in ("新职业征集", "沪人社职〔2025〕77号", "yanfa312@126.com", "jnzx_zzyfk@gd.gov.cn", "还剩 9 天"):
+        assert text in result.stdout
+
+
+def test_notices_json_uses_the_fixed_clock() -> None:
+    result = run("notices", "--json", env={"ZHENGJI_NOW": "2024-10-22T23:00:00+08:00"})
+    assert result.returncode == 0, result.stderr
+    records = {record["track"]: record for record in _json_lines(result.stdout)}
+    skill = records["skill_level_occupation"]
+    assert skill["in_window"] is True
+    assert skill["window"] == {"start": "2024-09-25", "end": "2024-10-22"}
+    assert skill["next_window"] == {"start": "2025-03-20", "end": "2025-03-30"}
+    assert skill["notice"] == "沪人社职〔2024〕319号"
+    assert skill["days_left"] == 0
+    gd = records["gd_new_occupation"]
+    assert gd["in_window"] is False and gd["next_window"] == {"start": "2026-06-02", "end": "2026-08-10"}
+
+
+def test_windows_lists_from_a_date() -> None:
+    result = run("windows", "gd_new_occupation", "--from", "2026-01-01", "--count", "3", "--json")
+    assert result.returncode == 0, result.stderr
+    assert [(r["start"], r["end"]) for r in _json_lines(result.stdout)] == [
+        ("2026-06-02", "2026-08-10"),
+        ("2026-08-11", "2026-12-31"),
+        ("2027-01-01", "2027-05-31"),
+    ]
+
+
+def test_windows_defaults_to_today_from_zhengji_now() -> None:
+    result = run("windows", "new_occupation", "--count", "1", env={"ZHENGJI_NOW": "2025-07-01T00:00:00+08:00"})
+    assert result.returncode == 0, result.stderr
+    assert "2025-09-20" in result.stdout and "未开始" in result.stdout
+
+
+def test_bad_usage_exits_2() -> None:
+    assert run("windows", "no_such_track").returncode == 2
+    bad_date = run("windows", "new_occupation", "--from", "June")
+    assert bad_date.returncode == 2
+    assert "--from 应为日期" in bad_date.stderr
+
+
+def test_wrong_setting_stops_with_one_line() -> None:
+    result = run("notices", env={"ZHENGJI_WEB_LISTEN": "port-eight-thousand"})
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("zhengji: 设置 ZHENGJI_WEB_LISTEN 有误")
+
+
+def test_db_upgrade_creates_and_then_keeps_the_database(tmp_path: Path) -> None:
+    env = {"ZHENGJI_DATA_DIR": str(tmp_path / "var")}
+    first = run("db", "upgrade", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "数据库已升级" in first.stdout
+    assert (tmp_path / "var" / "zhengji.db").exists()
+    second = run("db", "upgrade", env=env)
+    assert second.returncode == 0
+    assert "已是最新结构" in second.stdout
+
+
+def test_staff_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
+    env = {"ZHENGJI_DATA_DIR": str(tmp_path / "var")}
+    created = run("staff", "add", "王老师", "--admin", "--password-stdin", env=env, stdin="correct horse\n")
+    assert created.returncode == 0, created.stderr
+    assert "已新建管理员账号：王老师" in created.stdout
+    again = run("staff", "add", "王老师", "--password-stdin", env=env, stdin="another pass\n")
+    assert again.returncode == 1
+    assert "已存在" in again.stderr
+    short = run("staff", "add", "李老师", "--password-stdin", env=env, stdin="short\n")
+    assert short.returncode == 1
+    assert "至少应有 8 个字符" in short.stderr
+
+    from sqlmodel import Session, select
+
+    from zhengji.staff import verify_password
+    from zhengji.storage.db import make_engine
+    from zhengji.storage.models import StaffUser
+
+    with Session(make_engine(f"sqlite:///{tmp_path / 'var' / 'zhengji.db'}")) as session:
+        user = session.exec(select(StaffUser)).one()
+        assert user.is_admin
+        assert verify_password("correct horse", user.password_hash)
+        assert not verify_password("wrong horse", user.password_hash)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_serve_answers_and_stops_cleanly(tmp_path: Path, stop_signal: signal.Signals) -> None:
+    port = _free_port()
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("ZHENGJI_")}
+    environment.update(
+        {
+            "ZHENGJI_DATA_DIR": str(tmp_path / "var"),
+            "ZHENGJI_WEB_LISTEN": f"127.0.0.1:{port}",
+            "ZHENGJI_SMTP_LISTEN": f"127.0.0.1:{_free_port()}",
+            "ZHENGJI_NOW": "2025-06-21T10:00:00+08:00",
+        }
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zhengji", "serve"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        page = _wait_for(f"http://127.0.0.1:{port}/", process)
+        assert "征集事项与受理时间" in page
+        assert "正在受理" in page  # 2025-06-21 is inside the June window
+        health = json.loads(_wait_for(f"http://127.0.0.1:{port}/healthz", process))
+        assert health["status"] == "ok"
+        process.send_signal(stop_signal)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output
+    assert "zhengji stopped" in output
+    assert "Traceback" not in output
+    assert (tmp_path / "var" / "zhengji.db").exists()
+
+
+def _wait_for(url: str, process: subprocess.Popen[str]) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"serve exited early: {process.stdout.read() if process.stdout else ''}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                return str(response.read().decode("utf-8"))
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within 60 s")
+
+
+def _json_lines(text: str) -> list[dict[str, object]]:
+    # Rich pretty-prints each JSON object over several lines; split on top-level objects.
+    decoder = json.JSONDecoder()
+    records, index = [], 0
+    text = text.strip()
+    while index < len(text):
+        record, end = decoder.raw_decode(text, index)
+        records.append(record)
+        index = end
+        while index < len(text) and text[index].isspace():
+            index += 1
+    return records

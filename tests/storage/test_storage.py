@@ -1,0 +1,253 @@
+"""Storage round trips and the migration from empty, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, select
+
+from zhengji.storage.db import make_engine, session_scope
+from zhengji.storage.migrate import current_revision, head_revision, is_current, upgrade
+from zhengji.storage.models import (
+    AuditEvent,
+    ChatLink,
+    Document,
+    Message,
+    MessageSource,
+    MessageState,
+    Reply,
+    ReplyState,
+    StaffUser,
+    Submission,
+)
+from zhengji.storage.references import find_reference, new_reference
+from zhengji.storage.status import SubmissionStatus, TransitionError, transition
+
+RECEIVED = datetime(2025, 6, 21, 2, 0, tzinfo=UTC)
+
+
+def test_migration_from_empty_matches_the_models(database_url: str) -> None:
+    engine = make_engine(database_url)
+    assert current_revision(engine) is None
+    upgrade(engine)
+    assert current_revision(engine) == head_revision()
+    assert is_current(engine)
+    with engine.connect() as connection:
+        differences = compare_metadata(
+            MigrationContext.configure(connection, opts={"compare_type": True}), SQLModel.metadata
+        )
+    assert differences == []
+    upgrade(engine)  # a second upgrade is a no-op
+    assert is_current(engine)
+    engine.dispose()
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: object) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path}/wal.db")
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    engine.dispose()
+
+
+def _message(**overrides: object) -> Message:
+    values: dict[str, object] = {
+        "sha256": "a" * 64,
+        "size": 1234,
+        "message_id": "<20250621100000.1@foxmail.com>",
+        "source": MessageSource.imap,
+        "mailbox": "yanfa312@126.com/INBOX",
+        "imap_uidvalidity": 1_700_000_000,
+        "imap_uid": 42,
+        "envelope_from": "hr@example.com.cn",
+        "envelope_to": ["yanfa312@126.com"],
+        "received_at": RECEIVED,
+    }
+    values.update(overrides)
+    return Message(**values)  # type: ignore[arg-type]
+
+
+def test_round_trip_of_a_whole_case(engine: Engine) -> None:
+    reference = new_reference(RECEIVED)
+    with session_scope(engine) as session:
+        submission = Submission(
+            reference=reference,
+            track="new_occupation",
+            notice="沪人社职〔2025〕77号",
+            sender="hr@example.com.cn",
+            sender_name="上海某某科技有限公司",
+            created_at=RECEIVED,
+            updated_at=RECEIVED,
+        )
+        session.add(submission)
+        session.flush()
+        message = _message(submission_id=submission.id, version=1)
+        session.add(message)
+        session.flush()
+        assert message.id is not None and submission.id is not None
+        session.add(
+            Document(
+                message_id=message.id,
+                submission_id=submission.id,
+                filename="新职业信息建议书.docx",
+                sha256="b" * 64,
+                size=50_000,
+                format="docx",
+                form="new_occupation_proposal",
+                fields={"name": "无人机群飞表演编队师", "tasks": [{"content": "编排飞行队形"}]},
+                findings=[{"code": "missing_field", "field": "definition", "severity": "error", "message": "缺少"}],
+                parser_version="0.1.0",
+                created_at=RECEIVED,
+            )
+        )
+        session.add(
+            Reply(
+                message_id=message.id,
+                submission_id=submission.id,
+                to_address="hr@example.com.cn",
+                subject=f"Re: 【{reference}】新职业征集材料",
+                body="您好：材料已收到。",
+                message_id_header="<reply-1@zhengji>",
+                created_at=RECEIVED,
+            )
+        )
+        session.add(StaffUser(name="王老师", password_hash="x", created_at=RECEIVED))
+        session.add(ChatLink(channel="telegram", chat_id="123456", submission_id=submission.id, created_at=RECEIVED))
+
+    with Session(engine) as session:
+        stored = session.exec(select(Submission).where(Submission.reference == reference)).one()
+        assert stored.status is SubmissionStatus.received
+        assert stored.sender_name == "上海某某科技有限公司"
+        message = session.exec(select(Message).where(Message.submission_id == stored.id)).one()
+        assert message.received_at == RECEIVED
+        assert message.received_at.tzinfo is not None
+        assert message.source is MessageSource.imap
+        assert message.state is MessageState.received
+        assert message.envelope_to == ["yanfa312@126.com"]
+        document = session.exec(select(Document)).one()
+        assert document.fields["name"] == "无人机群飞表演编队师"
+        assert document.fields["tasks"] == [{"content": "编排飞行队形"}]
+        assert document.findings[0]["field"] == "definition"
+        reply = session.exec(select(Reply)).one()
+        assert reply.state is ReplyState.pending
+        assert reply.subject.startswith("Re: 【ZJ-2025Q2-")
+
+
+def test_times_come_back_as_the_same_instant_in_utc(engine: Engine) -> None:
+    shanghai_evening = datetime(2025, 6, 30, 23, 59, 59, tzinfo=timezone(timedelta(hours=8)))
+    with session_scope(engine) as session:
+        session.add(_message(received_at=shanghai_evening))
+    with Session(engine) as session:
+        stored = session.exec(select(Message)).one()
+        assert stored.received_at == shanghai_evening
+        assert stored.received_at.utcoffset() == timedelta(0)
+
+
+def test_naive_times_are_refused(engine: Engine) -> None:
+    with pytest.raises(Exception, match="naive"), session_scope(engine) as session:
+        session.add(_message(received_at=datetime(2025, 6, 21, 10, 0)))
+
+
+def test_an_imap_mail_is_stored_once_per_uidvalidity_and_uid(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        session.add(_message())
+    with pytest.raises(IntegrityError), session_scope(engine) as session:
+        session.add(_message(sha256="c" * 64))
+    with session_scope(engine) as session:
+        # A new UIDVALIDITY (the folder was recreated) makes the same UID a different mail.
+        session.add(_message(imap_uidvalidity=1_800_000_000))
+        # SMTP mails have no UID at all; many of them coexist.
+        session.add(_message(source=MessageSource.smtp, imap_uidvalidity=None, imap_uid=None))
+        session.add(_message(source=MessageSource.smtp, imap_uidvalidity=None, imap_uid=None))
+
+
+def test_one_reply_per_message(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        message = _message()
+        session.add(message)
+        session.flush()
+        message_id = message.id
+    reply = {
+        "to_address": "hr@example.com.cn",
+        "subject": "Re: 材料",
+        "body": "已收到",
+        "message_id_header": "<r@zhengji>",
+        "created_at": RECEIVED,
+    }
+    with session_scope(engine) as session:
+        session.add(Reply(message_id=message_id, **reply))  # type: ignore[arg-type]
+    with pytest.raises(IntegrityError), session_scope(engine) as session:
+        session.add(Reply(message_id=message_id, **reply))  # type: ignore[arg-type]
+
+
+def test_foreign_keys_are_enforced(engine: Engine) -> None:
+    with pytest.raises(IntegrityError), session_scope(engine) as session:
+        session.add(
+            Document(
+                message_id=999_999,
+                filename="x.docx",
+                sha256="d" * 64,
+                size=1,
+                format="docx",
+                form="unknown",
+                parser_version="0",
+                created_at=RECEIVED,
+            )
+        )
+
+
+def test_transition_changes_status_and_writes_the_audit_event(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        submission = Submission(
+            reference=new_reference(RECEIVED),
+            track="new_occupation",
+            sender="a@example.com",
+            created_at=RECEIVED,
+            updated_at=RECEIVED,
+        )
+        session.add(submission)
+        session.flush()
+        later = RECEIVED + timedelta(minutes=5)
+        transition(session, submission, SubmissionStatus.incomplete, actor="checker", reason="缺少汇总表", at=later)
+    with Session(engine) as session:
+        stored = session.exec(select(Submission)).one()
+        assert stored.status is SubmissionStatus.incomplete
+        assert stored.updated_at == later
+        event = session.exec(select(AuditEvent)).one()
+        assert event.actor == "checker"
+        assert event.submission_id == stored.id
+        assert event.detail == {"from": "received", "to": "incomplete", "reason": "缺少汇总表"}
+
+
+def test_transition_refuses_a_step_the_workflow_does_not_allow(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        submission = Submission(
+            reference=new_reference(RECEIVED),
+            track="new_occupation",
+            sender="a@example.com",
+            status=SubmissionStatus.accepted,
+            created_at=RECEIVED,
+            updated_at=RECEIVED,
+        )
+        session.add(submission)
+        session.flush()
+        with pytest.raises(TransitionError):
+            transition(session, submission, SubmissionStatus.incomplete, actor="checker")
+    with Session(engine) as session:
+        assert session.exec(select(Submission)).one().status is SubmissionStatus.accepted
+        assert session.exec(select(sa.func.count()).select_from(AuditEvent)).one() == 0
+
+
+def test_references_are_readable_unguessable_and_found_in_subjects() -> None:
+    reference = new_reference(datetime(2025, 6, 30, 16, 30, tzinfo=UTC))  # already 1 July in Shanghai
+    assert reference.startswith("ZJ-2025Q3-")
+    assert len({new_reference(RECEIVED) for _ in range(200)}) == 200
+    assert find_reference(f"Re: 【{reference.lower()}】补充材料") == reference
+    assert find_reference("回复：新职业建议书") is None
