@@ -19,8 +19,8 @@ run: $(STAMP)
 	$(BIN)/zhengji serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check zhengji tests
-	$(BIN)/ruff format --check zhengji tests
+	$(BIN)/ruff check zhengji tests benchmarks
+	$(BIN)/ruff format --check zhengji tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -34,3 +34,6 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.parsers

@@ -163,6 +163,8 @@ class Notice(_Strict):
     date: date
     title: str
     issuer: str
+    # Who receives and answers the mail (the name that signs zhengji's replies).
+    office: str
     province: Literal["shanghai", "guangdong"]
     source: str
     tracks: list[TrackRule]

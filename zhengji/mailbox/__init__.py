@@ -1,0 +1,1 @@
+"""The mailbox: receive mail (SMTP, IMAP), decode it, keep it, reply."""

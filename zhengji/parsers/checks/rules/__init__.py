@@ -1,0 +1,1 @@
+"""The rules, one module per family; ``checks.table`` orders them per form."""
