@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from sqlalchemy.engine import Engine
 
 from zhengji import __version__
 from zhengji.clock import now
 from zhengji.settings import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:  # importing SQLAlchemy costs ~0.2 s; commands that need no database skip it
+    from sqlalchemy.engine import Engine
 
 app = typer.Typer(
     name="zhengji",

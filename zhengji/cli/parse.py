@@ -60,7 +60,7 @@ def check_command(
     from zhengji.mailbox.compose import compose_reply
     from zhengji.mailbox.envelope import receipt_time
     from zhengji.mailbox.mime import parse_mail
-    from zhengji.parsers.document import ParseOptions, parse_attachment
+    from zhengji.parsers.document import ParseOptions, parse_attachments
     from zhengji.parsers.submission import Mail, judge
 
     shared = context(ctx)
@@ -89,8 +89,7 @@ def check_command(
             to=[to] if to else [],
         )
     options = ParseOptions(at=mail.received)
-    documents = [doc for name, data in mail.attachments for doc in parse_attachment(name, data, options)]
-    checked = judge(mail, documents)
+    checked = judge(mail, parse_attachments(mail.attachments, options))
     reply = compose_reply(checked, reference=None, today=shanghai_date(shared.now()))
     if as_json:
         typer.echo(json.dumps({**checked.as_json(), "reply": reply.as_json()}, ensure_ascii=False))

@@ -110,6 +110,72 @@ def long_table_docx(rows: int = 60) -> bytes:
     return docx_bytes(document)
 
 
+# Long enough that its row cannot fit on one page: Word and LibreOffice must break the row over the page.
+LONG_ROLE = "，".join(
+    f"该职业第{index}方面带动无人机制造、软件开发、演艺策划等上下游产业发展并创造高技能岗位" for index in range(1, 31)
+)
+LONG_TASK = "；".join(f"第{index}步核对航点、灯光时序与起飞阵列并完成防碰撞校验" for index in range(1, 31))
+ROLE_LABEL = "新职业在经济社会发展中的作用（300字以内）"
+PHONES = ("0755-86528888", "0731-88886666", "021-54781234")
+EMAIL = "wangmin@yiwu-tech.cn"
+# In a 3 cm column the first line ends at "基于 ", the space the wrap falls on.
+TECHNIQUE = "技术上，基于 RTK 厘米级定位的实时集群控制"
+
+
+def split_row_docx() -> bytes:
+    """A 职业分析-like table whose long answers Word must break over page breaks.
+
+    The first long answer sits in a row with a label; the second in a row of a vertically merged
+    「主要工作任务」 group, so its page break also falls inside the merge. The upper rows merge the two label
+    columns, so the table's part on the first page has fewer column edges than the part on the next.
+    """
+    document = Document()
+    _cjk_style(document)
+    document.add_paragraph("新职业信息建议书")
+    table = document.add_table(rows=9, cols=3)
+    table.style = "Table Grid"
+    table.cell(0, 0).merge(table.cell(0, 2)).text = "五、职业分析"
+    answers = [
+        ("新职业产生背景（400字以内）", "低空经济被写入政府工作报告，无人机集群表演快速兴起。"),
+        (ROLE_LABEL, LONG_ROLE),
+        ("新职业的发展前景（200字以内）", "预计未来五年行业规模年均增长30%以上。"),
+    ]
+    for row, (label, answer) in enumerate(answers, start=1):
+        table.cell(row, 0).merge(table.cell(row, 1)).text = label
+        table.cell(row, 2).text = answer
+    table.cell(4, 0).merge(table.cell(8, 0)).text = "主要工作任务"
+    tasks = ["三维动画创意设计", LONG_TASK, "实施集群飞行监控", "办理空域申请", "现场安全管理"]
+    for offset, task in enumerate(tasks):
+        table.cell(4 + offset, 1).text = str(offset + 1)
+        table.cell(4 + offset, 2).text = task
+    document.add_paragraph("填写时间：2025年6月21日")
+    return docx_bytes(document)
+
+
+def narrow_cells_docx() -> bytes:
+    """用人单位 rows with the phone numbers and an e-mail address in columns too narrow to hold them."""
+    document = Document()
+    _cjk_style(document)
+    table = document.add_table(rows=len(PHONES) + 2, cols=4)
+    table.style = "Table Grid"
+    table.autofit = False
+    widths = (Cm(3), Cm(5), Cm(3), Cm(1.8))
+    for column, width in zip(table.columns, widths, strict=True):
+        column.width = width
+        for cell in column.cells:
+            cell.width = width
+    for col, text in enumerate(["单位名称", "单位地址", "技术说明", "联系电话"]):
+        table.cell(0, col).text = text
+    for row, phone in enumerate(PHONES, start=1):
+        table.cell(row, 0).text = f"单位{row}"
+        table.cell(row, 1).text = "上海市闵行区紫竹科学园区"
+        table.cell(row, 2).text = TECHNIQUE
+        table.cell(row, 3).text = phone
+    table.cell(len(PHONES) + 1, 0).text = "电子信箱"
+    table.cell(len(PHONES) + 1, 3).text = EMAIL
+    return docx_bytes(document)
+
+
 def _cjk_style(document: DocumentObject) -> None:
     style = document.styles["Normal"]
     style.font.name = "Noto Serif CJK SC"
@@ -178,6 +244,8 @@ def pdfs() -> dict[str, bytes]:
     sources = {
         "form.docx": form_docx(),
         "long.docx": long_table_docx(),
+        "split_row.docx": split_row_docx(),
+        "narrow.docx": narrow_cells_docx(),
         "seal.docx": picture_docx(seal_png()),
         "black_circle.docx": picture_docx(seal_png(color=(0, 0, 0))),
         "red_rectangle.docx": picture_docx(_shape_png("red_rectangle")),

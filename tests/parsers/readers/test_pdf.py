@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Sequence
+
+import pdfplumber
 import pytest
 
 from tests.parsers.readers import office_files
 from zhengji.parsers.model import Table, Unreadable
+from zhengji.parsers.readers.docx import read_docx
 from zhengji.parsers.readers.pdf import join_wrapped_lines, read_pdf
 
 
-def _only_table(blocks: list[object]) -> Table:
+def _only_table(blocks: Sequence[object]) -> Table:
     tables = [block for block in blocks if isinstance(block, Table)]
     assert len(tables) == 1
     return tables[0]
@@ -53,6 +58,8 @@ def test_read_pdf_merges_a_table_continued_on_the_next_page() -> None:
     table = _only_table(layout.blocks)
     assert (table.n_rows, table.n_cols) == (61, 3)
     assert [cell.text for cell in table.row(60)] == ["60", "职业60", "单位60"]
+    # Rows that start at the top of a page have their number filled: each stays a row of its own.
+    assert [table.row(index)[0].text for index in range(1, 61)] == [str(index) for index in range(1, 61)]
     assert [cell.text for cell in table.row(0)] == ["序号", "新职业名称", "建议人"]
     # The running header and footer on every page do not split the table.
     blocks = layout.blocks
@@ -104,6 +111,55 @@ def test_read_pdf_counts_the_red_seal() -> None:
     assert read_pdf(office_files.pdfs()["form"]).red_seals == 0
 
 
+def _page_texts(pdf: bytes) -> list[str]:
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        return [str(page.extract_text()) for page in document.pages]
+
+
+def _value_beside(table: Table, label: str) -> str:
+    for cell in table.cells:
+        if cell.text == label:
+            beside = table.at(cell.row, cell.col + cell.colspan)
+            assert beside is not None
+            return beside.text
+    raise AssertionError(f"no cell {label!r}")
+
+
+def test_read_pdf_keeps_a_row_word_broke_over_a_page_break_in_one_row() -> None:
+    pdf = office_files.pdfs()["split_row"]
+    pages = _page_texts(pdf)
+    # The long answers really run over page breaks: their start and end are on different pages.
+    first_line = office_files.LONG_ROLE[:8]
+    assert first_line in pages[0] and "第30方面" not in pages[0].replace("\n", "")
+    assert len(pages) >= 3
+    table = _only_table(read_pdf(pdf).blocks)
+    word = _only_table(read_docx(office_files.split_row_docx()).blocks)
+    assert (table.n_rows, table.n_cols) == (word.n_rows, word.n_cols) == (9, 3)
+    assert _value_beside(table, office_files.ROLE_LABEL) == office_files.LONG_ROLE
+    assert _value_beside(table, "2") == office_files.LONG_TASK
+    # The 主要工作任务 label still spans its five task rows though the page break falls inside them.
+    tasks = table.at(8, 0)
+    assert tasks is not None and (tasks.text, tasks.row, tasks.rowspan) == ("主要工作任务", 4, 5)
+    assert [cell.text for cell in table.row(6)] == ["主要工作任务", "3", "实施集群飞行监控"]
+    assert table.cells == word.cells
+
+
+def test_read_pdf_joins_phone_numbers_and_addresses_wrapped_in_narrow_cells() -> None:
+    pdf = office_files.pdfs()["narrow"]
+    with pdfplumber.open(io.BytesIO(pdf)) as document:
+        printed = [[cell or "" for cell in row] for row in document.pages[0].find_tables()[0].extract()]
+    # LibreOffice wraps them inside the token, and "基于 RTK" at the space; the reader must not put a space
+    # inside the token, and must keep the one at the wrap.
+    assert printed[1][3].startswith("0755-\n") and printed[4][3].count("\n") >= 2
+    assert printed[1][2].startswith("技术上，基于\nRTK")
+    table = _only_table(read_pdf(pdf).blocks)
+    assert [table.row(row)[3].text for row in (1, 2, 3)] == list(office_files.PHONES)
+    assert table.row(4)[3].text == office_files.EMAIL
+    # The space the source had where the line wrapped is kept, and no other space is added.
+    assert {table.row(row)[2].text for row in (1, 2, 3)} == {office_files.TECHNIQUE}
+    assert table.cells == _only_table(read_docx(office_files.narrow_cells_docx()).blocks).cells
+
+
 @pytest.mark.parametrize(
     ("wrapped", "expected"),
     [
@@ -112,6 +168,19 @@ def test_read_pdf_counts_the_red_seal() -> None:
         ("（一）征集推荐\n（二）专家评估", "（一）征集推荐\n（二）专家评估"),
         ("data anno-\ntation tools", "data anno- tation tools"),
         ("使用 Python\n进行清洗", "使用 Python进行清洗"),
+        ("联系电话：0755-\n86528888", "联系电话：0755-86528888"),
+        ("0731-\n888866\n66", "0731-88886666"),
+        ("职业编码 4-04-\n05-05", "职业编码 4-04-05-05"),
+        ("GB/T 4754—\n2017", "GB/T 4754—2017"),
+        ("wangmin@yiwu-\ntech.cn", "wangmin@yiwu-tech.cn"),
+        ("wangm\nin@yiw\nu-\ntech.cn", "wangmin@yiwu-tech.cn"),
+        ("https://www.example.com/\nnew-occupation", "https://www.example.com/new-occupation"),
+        ("基于 \nRTK 厘米级", "基于 RTK 厘米级"),
+        ("Drone Light\nShow Designer", "Drone Light Show Designer"),
+        ("Part 107\nrules", "Part 107 rules"),
+        ("mail a@b.cn\nor call", "mail a@b.cn or call"),
+        ("see www.example.com\nand more", "see www.example.com and more"),
+        ("约 3.2 万人，\n2024 年", "约 3.2 万人，2024 年"),
     ],
 )
 def test_join_wrapped_lines(wrapped: str, expected: str) -> None:

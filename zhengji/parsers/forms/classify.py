@@ -187,6 +187,11 @@ DATE = re.compile(
 )
 
 
+def first_date(free: list[Unit]) -> str | None:
+    """The first date written anywhere outside the table (a retyped form may date it on a line of its own)."""
+    return next((date for date in (find_date(unit.text)[0] for unit in free) if date), None)
+
+
 def find_date(text: str | None) -> tuple[str | None, str]:
     """The first date in ``text`` as ``YYYY-MM-DD`` (or None), and ``text`` with that date removed."""
     source = text or ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from zhengji.parsers.forms.classify import (
-    find_date,
+    first_date,
     label_value,
     parse_count,
     read_rows,
@@ -61,7 +61,7 @@ def extract_recommendation(layout: Layout) -> dict[str, Any]:
     """The contract's ``skill_level_recommendation`` fields."""
     table = read_rows(layout, COLUMNS, min_keys=3, stops=_STOPS)
     free = [unit for unit in units(layout) if not table.uses(unit)]
-    fill_date = next((date for date in (find_date(unit.text)[0] for unit in free) if date), None)
+    fill_date = first_date(free)
     return {
         "recommender": label_value(free, _RECOMMENDER, _LABELS),
         "contact_person": label_value(free, ("联系人",), _LABELS),

@@ -15,6 +15,7 @@ from typing import Any
 from zhengji.parsers.forms.classify import (
     Unit,
     find_date,
+    first_date,
     is_label,
     key,
     label_value,
@@ -114,7 +115,7 @@ def extract_special_summary(layout: Layout) -> dict[str, Any]:
     rows = [row for row in table.rows if key(row.get("seq")) not in _SAMPLE]
     fill_date = _opinion_date(free)
     if fill_date is None:
-        fill_date = next((date for date in (find_date(unit.text)[0] for unit in free) if date), None)
+        fill_date = first_date(free)
     return {
         "recommender": label_value(free, _RECOMMENDER, _LABELS),
         "contact_person": label_value(free, ("联系人",), _LABELS),

@@ -14,6 +14,7 @@ from zhengji.parsers.forms.classify import (
     Rows,
     Unit,
     find_date,
+    first_date,
     is_label,
     key,
     label_value,
@@ -165,7 +166,7 @@ def extract_summary(layout: Layout) -> dict[str, Any]:
     opinion, fill_date = _opinion(free)
     if fill_date is None:
         # A retyped form may date it on a line of its own under the table instead.
-        fill_date = next((date for date in (find_date(unit.text)[0] for unit in free) if date), None)
+        fill_date = first_date(free)
     return {
         "recommender": label_value(free, _RECOMMENDER, _LABELS),
         "contact_person": label_value(free, ("联系人",), _LABELS),

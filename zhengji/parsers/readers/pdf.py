@@ -15,7 +15,7 @@ import itertools
 import re
 from bisect import bisect_left
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pdfplumber
@@ -34,6 +34,8 @@ _PAGE_TOP_SHARE = 0.2
 _MARGIN_SHARE = 0.1
 # Grid edges closer than this (points) are the same edge.
 _EDGE_TOLERANCE = 1.0
+# The same column edge on two pages may move by this much (points): borders are drawn a little differently.
+_ALIGN_TOLERANCE = 2.0
 # Characters whose tops differ by less than this (points) are on the same line, as pdfplumber itself reads.
 _LINE_TOLERANCE = 3.0
 # Measuring slack (points) when asking whether a word would have fitted at the end of the line above.
@@ -55,6 +57,7 @@ _DASHES = "-‐‑‒–—"
 # A phone number, a code (4-04-05-05, X-00-00-00, GB/T 4754—2017's year), a long number or a decimal.
 _NUMBERISH = re.compile(r"\+?(?:[A-Za-z]-?)?[\d()]+(?:[-‐‑‒–—/.][\d()]+)*")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.ASCII)
+_COMPLETE_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}", re.ASCII)
 _URL = re.compile(r"(?:https?://|www\.)[\w\-./?%&=#:~+@]+", re.ASCII)
 # Where a line breaker may split an address: after a hyphen, a dot, a slash, an at sign, an underscore or a digit.
 _URL_BREAKS = _DASHES + "./@_:=&?#0123456789"
@@ -66,6 +69,16 @@ class _Placed:
 
     top: float
     block: Block
+    # A table's column edges on its page (points), to line up its continuation on the next page.
+    xs: list[float] = field(default_factory=list)
+
+
+@dataclass
+class _OpenTable:
+    """The table the next page may continue: its index in the blocks, and its column edges."""
+
+    index: int
+    xs: list[float]
 
 
 def read_pdf(data: bytes) -> Layout:
@@ -111,7 +124,7 @@ def _probe(data: bytes) -> tuple[int, bool]:
 def _read_blocks(data: bytes) -> list[Block]:
     """Tables and paragraphs of every page, a table continued over a page break merged into one."""
     blocks: list[Block] = []
-    open_table: int | None = None
+    open_table: _OpenTable | None = None
     try:
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             for page in pdf.pages:
@@ -127,26 +140,32 @@ def _read_blocks(data: bytes) -> list[Block]:
     return blocks
 
 
-def _append_page(blocks: list[Block], placed: list[_Placed], page_height: float, open_table: int | None) -> int | None:
-    """Append one page's blocks; returns the index of a table the next page may continue, if any.
+def _append_page(
+    blocks: list[Block], placed: list[_Placed], page_height: float, open_table: _OpenTable | None
+) -> _OpenTable | None:
+    """Append one page's blocks; returns the table the next page may continue, if any.
 
     A table is continued when the previous page ended with it (only its page footer, such as a page number,
-    below it) and this page's first table starts at the top with the same column count (only its page header
-    above it). The header and footer lines then follow the merged table, which keeps the table whole.
+    below it) and this page's first table starts at the top with the same outer edges (only its page header
+    above it). The column count may differ: the part on each page has only the column edges of its own rows.
+    The header and footer lines then follow the merged table, which keeps the table whole.
     """
     first_table = next((index for index, item in enumerate(placed) if isinstance(item.block, Table)), None)
     start = 0
+    continued: _OpenTable | None = None
     if open_table is not None and first_table is not None:
-        previous, candidate = blocks[open_table], placed[first_table]
+        previous, candidate = blocks[open_table.index], placed[first_table]
         above = placed[:first_table]
         if (
             isinstance(previous, Table)
             and isinstance(candidate.block, Table)
-            and previous.n_cols == candidate.block.n_cols
+            and _same_outline(open_table.xs, candidate.xs)
             and candidate.top <= page_height * _PAGE_TOP_SHARE
             and all(item.top <= page_height * _MARGIN_SHARE for item in above)
         ):
-            blocks[open_table] = _concatenate(previous, candidate.block)
+            merged, xs = _concatenate(previous, open_table.xs, candidate.block, candidate.xs)
+            blocks[open_table.index] = merged
+            continued = _OpenTable(open_table.index, xs)
             blocks.extend(item.block for item in above)
             start = first_table + 1
     for item in placed[start:]:
@@ -155,23 +174,123 @@ def _append_page(blocks: list[Block], placed: list[_Placed], page_height: float,
     for offset, item in enumerate(reversed(placed)):
         if isinstance(item.block, Table):
             if start > 0 and first_table is not None and item is placed[first_table]:
-                return open_table
-            return len(blocks) - 1 - offset
+                return continued
+            return _OpenTable(len(blocks) - 1 - offset, item.xs)
         if item.top < page_height * (1 - _MARGIN_SHARE):
             return None
     return None
 
 
-def _concatenate(first: Table, second: Table) -> Table:
-    moved = [Cell(c.row + first.n_rows, c.col, c.rowspan, c.colspan, c.text) for c in second.cells]
-    return Table(cells=[*first.cells, *moved], n_rows=first.n_rows + second.n_rows, n_cols=first.n_cols)
+def _same_outline(first: list[float], second: list[float]) -> bool:
+    """Whether two tables have the same left and right edges, as the parts of one table on two pages have."""
+    return (
+        bool(first and second)
+        and abs(first[0] - second[0]) <= _ALIGN_TOLERANCE
+        and abs(first[-1] - second[-1]) <= _ALIGN_TOLERANCE
+    )
+
+
+def _concatenate(
+    first: Table, first_xs: list[float], second: Table, second_xs: list[float]
+) -> tuple[Table, list[float]]:
+    """One table from its parts on two pages, on the union of their column edges.
+
+    Where Word let a row break across the page, the part on the next page starts with the row's tail: its
+    text joins the row above instead of making a row of its own. A vertically merged cell that runs on over
+    the break shows on the next page as an empty cell under it; that cell joins the merged one again.
+    """
+    xs = _edges(first_xs + second_xs, _ALIGN_TOLERANCE)
+    upper = _regrid(first, first_xs, xs)
+    lower = _regrid(second, second_xs, xs)
+    last = first.n_rows - 1
+    tail = _row_tail(upper, last, lower)
+    if tail is not None:
+        upper = tail
+        # The tail's row is gone; a merged cell that started in it now starts in the row after it.
+        lower = [
+            replace(cell, row=max(cell.row - 1, 0), rowspan=cell.rowspan - (1 if cell.row == 0 else 0))
+            for cell in lower
+            if cell.row > 0 or cell.rowspan > 1
+        ]
+    upper, lower = _rejoin_vertical_merges(upper, lower, last)
+    n_rows = first.n_rows + second.n_rows - (1 if tail is not None else 0)
+    moved = [replace(cell, row=cell.row + first.n_rows) for cell in lower]
+    return Table(cells=[*upper, *moved], n_rows=n_rows, n_cols=len(xs) - 1), xs
+
+
+def _regrid(table: Table, xs: list[float], union: list[float]) -> list[Cell]:
+    """The table's cells with columns counted on the union grid ``union`` instead of its own ``xs``."""
+    cells = []
+    for cell in table.cells:
+        col = _index(union, xs[cell.col], _ALIGN_TOLERANCE)
+        end = _index(union, xs[cell.col + cell.colspan], _ALIGN_TOLERANCE)
+        cells.append(replace(cell, col=col, colspan=max(end - col, 1)))
+    return cells
+
+
+def _covering(cells: Sequence[Cell], row: int, col: int) -> Cell | None:
+    for cell in cells:
+        if cell.row <= row < cell.row + cell.rowspan and cell.col <= col < cell.col + cell.colspan:
+            return cell
+    return None
+
+
+def _row_tail(upper: list[Cell], last: int, lower: list[Cell]) -> list[Cell] | None:
+    """The upper part's cells with the lower part's first row appended to its last row, if that row is a tail.
+
+    A row broken over the page has its label (the first cell that starts in the last row above) on the
+    first page only, so the tail's cells under the label are empty while others carry text. A row with its
+    label filled is a new row, and so is a row with nothing in it. Empty cells of a vertical merge that runs on
+    through the tail may span further rows.
+    """
+    starting = [cell for cell in upper if cell.row == last]
+    top = sorted((cell for cell in lower if cell.row == 0), key=lambda cell: cell.col)
+    if not starting or not top:
+        return None
+    label = min(starting, key=lambda cell: cell.col)
+    under_label = [cell for cell in top if cell.col < label.col + label.colspan and label.col < cell.col + cell.colspan]
+    carried = [cell for cell in top if cell.text and cell not in under_label]
+    if not under_label or any(cell.text for cell in under_label) or not carried:
+        return None
+    # A cell that runs on below the first row is not a row's tail but a merged cell of its own.
+    if any(cell.rowspan != 1 for cell in [*under_label, *carried]):
+        return None
+    texts = {id(cell): cell.text for cell in upper}
+    for cell in carried:
+        above = _covering(upper, last, cell.col)
+        if above is None:
+            return None
+        texts[id(above)] = join_wrapped_lines(f"{texts[id(above)]}\n{cell.text}")
+    return [replace(cell, text=texts[id(cell)]) for cell in upper]
+
+
+def _rejoin_vertical_merges(upper: list[Cell], lower: list[Cell], last: int) -> tuple[list[Cell], list[Cell]]:
+    """Extend a merged cell that reaches the page's last row over the empty cell under it on the next page."""
+    grown: dict[int, int] = {}
+    dropped: set[int] = set()
+    for cell in upper:
+        if cell.rowspan < 2 or cell.row + cell.rowspan - 1 != last:
+            continue
+        below = next(
+            (
+                other
+                for other in lower
+                if other.row == 0 and other.col == cell.col and other.colspan == cell.colspan and not other.text
+            ),
+            None,
+        )
+        if below is not None:
+            grown[id(cell)] = below.rowspan
+            dropped.add(id(below))
+    upper = [replace(cell, rowspan=cell.rowspan + grown[id(cell)]) if id(cell) in grown else cell for cell in upper]
+    return upper, [cell for cell in lower if id(cell) not in dropped]
 
 
 def _page_blocks(page: Any) -> list[_Placed]:
     """One page's tables and paragraphs, ordered by their top edge."""
     found = page.find_tables()
     boxes = [table.bbox for table in found]
-    placed = [_Placed(float(table.bbox[1]), _table_from(page, table)) for table in found]
+    placed = [_Placed(float(table.bbox[1]), *_table_from(page, table)) for table in found]
 
     def outside_tables(obj: dict[str, Any]) -> bool:
         x_mid = (obj["x0"] + obj["x1"]) / 2
@@ -215,8 +334,8 @@ def _paragraphs(lines: Sequence[dict[str, Any]]) -> list[_Placed]:
     return result
 
 
-def _table_from(page: Any, found: Any) -> Table:
-    """Our Table from a pdfplumber table: grid from the cells' edges, spans from each cell's box."""
+def _table_from(page: Any, found: Any) -> tuple[Table, list[float]]:
+    """Our Table from a pdfplumber table, and its column edges: grid from the cells' edges, spans from boxes."""
     cells_boxes = [(float(x0), float(top), float(x1), float(bottom)) for x0, top, x1, bottom in found.cells]
     xs = _edges([box[0] for box in cells_boxes] + [box[2] for box in cells_boxes])
     ys = _edges([box[1] for box in cells_boxes] + [box[3] for box in cells_boxes])
@@ -229,21 +348,21 @@ def _table_from(page: Any, found: Any) -> Table:
             continue
         text = _cell_text(chars, (x0, top, x1, bottom))
         cells.append(Cell(row=row, col=col, rowspan=row_end - row, colspan=col_end - col, text=text))
-    return Table(cells=cells, n_rows=max(len(ys) - 1, 0), n_cols=max(len(xs) - 1, 0))
+    return Table(cells=cells, n_rows=max(len(ys) - 1, 0), n_cols=max(len(xs) - 1, 0)), xs
 
 
-def _edges(values: list[float]) -> list[float]:
+def _edges(values: list[float], tolerance: float = _EDGE_TOLERANCE) -> list[float]:
     """Distinct grid lines, with near-equal coordinates merged."""
     edges: list[float] = []
     for value in sorted(values):
-        if not edges or value - edges[-1] > _EDGE_TOLERANCE:
+        if not edges or value - edges[-1] > tolerance:
             edges.append(value)
     return edges
 
 
-def _index(edges: list[float], value: float) -> int:
+def _index(edges: list[float], value: float, tolerance: float = _EDGE_TOLERANCE) -> int:
     """The index of the grid line at ``value``."""
-    position = bisect_left(edges, value - _EDGE_TOLERANCE)
+    position = bisect_left(edges, value - tolerance)
     return min(position, len(edges) - 1)
 
 
@@ -341,35 +460,76 @@ def _join(lines: Sequence[_Line], starts_item: Callable[[str], bool] | None) -> 
     kept = [line for line in lines if line.text]
     if not kept:
         return ""
-    joined = kept[0].text
-    for previous, line in itertools.pairwise(kept):
+    texts = [line.text for line in kept]
+    # Breaks that may fall inside a token: Latin on both sides, no space kept, and the line above was full
+    # (a break that left room for the next line's first word was not a wrap inside that word).
+    inside_word = [
+        not is_item(line.text)
+        and not previous.spaced
+        and not _is_cjk(previous.text[-1])
+        and not _is_cjk(line.text[0])
+        and previous.room < line.lead + _FIT_SLACK
+        for previous, line in itertools.pairwise(kept)
+    ]
+    in_token = _token_breaks(texts, inside_word)
+    joined = texts[0]
+    for index, (previous, line) in enumerate(itertools.pairwise(kept)):
         if is_item(line.text):
-            joined += "\n" + line.text
-        else:
-            # A break that left room for the next line's first word was not a wrap inside that word.
-            wrapped = previous.room < line.lead + _FIT_SLACK
-            joined += _wrap_joiner(joined, line.text, previous.spaced, wrapped) + line.text
+            joined += "\n"
+        elif previous.spaced or not (_is_cjk(previous.text[-1]) or _is_cjk(line.text[0]) or in_token[index]):
+            joined += " "
+        joined += line.text
     return joined
 
 
-def _wrap_joiner(before: str, after: str, spaced: bool, wrapped: bool) -> str:
-    """What stood where a line was wrapped: a space, or nothing."""
-    if spaced:
-        return " "
-    if _is_cjk(before[-1]) or _is_cjk(after[0]):
-        return ""
-    if wrapped and _splits_one_token(before, after):
-        return ""
-    return " "
+def _token_breaks(texts: Sequence[str], inside_word: Sequence[bool]) -> list[bool]:
+    """For each break between lines, whether it splits one token: a number, a code, an e-mail, a URL.
+
+    A long token may run over several lines ("wangm" "in@yiw" "u-" "tech.cn" in a narrow cell); each break
+    is judged on the whole token, read across the neighbouring breaks that may fall inside it too.
+    """
+    result = []
+    for index, candidate in enumerate(inside_word):
+        if not candidate:
+            result.append(False)
+            continue
+        piece, start = _run_end(texts[index]), index
+        head = piece
+        while piece == texts[start] and start > 0 and inside_word[start - 1]:
+            start -= 1
+            piece = _run_end(texts[start])
+            head = piece + head
+        piece, end = _run_start(texts[index + 1]), index + 1
+        tail = piece
+        while piece == texts[end] and end < len(inside_word) and inside_word[end]:
+            end += 1
+            piece = _run_start(texts[end])
+            tail += piece
+        result.append(_splits_one_token(head, tail))
+    return result
 
 
-def _splits_one_token(before: str, after: str) -> bool:
-    """Whether the wrap fell inside one token that has no space: a number, a code, an e-mail, a URL."""
-    head, tail = _TOKEN_END.search(before), _TOKEN_START.match(after)
-    if head is None or tail is None or not after[0].isascii() or not after[0].isalnum():
+def _run_end(text: str) -> str:
+    found = _TOKEN_END.search(text)
+    return found.group() if found else ""
+
+
+def _run_start(text: str) -> str:
+    found = _TOKEN_START.match(text)
+    return found.group() if found else ""
+
+
+def _splits_one_token(head: str, tail: str) -> bool:
+    """Whether ``head`` and ``tail``, a token's parts before and after a break, are one token with no space.
+
+    A number or code breaks after a digit or a dash. An address breaks after its punctuation, or anywhere
+    when it is too long for the cell; a complete address before the break is followed by a new word instead.
+    """
+    if not head or not tail or not tail[0].isascii() or not tail[0].isalnum():
         return False
-    token = head.group() + tail.group()
-    last = before[-1]
-    if (last.isdigit() or last in _DASHES) and _NUMBERISH.fullmatch(token):
+    token, last = head + tail, head[-1]
+    if (last.isdigit() or last in _DASHES) and tail[0].isdigit() and _NUMBERISH.fullmatch(token):
         return True
-    return last in _URL_BREAKS and bool(_EMAIL.fullmatch(token) or _URL.fullmatch(token))
+    if not (_EMAIL.fullmatch(token) or _URL.fullmatch(token)):
+        return False
+    return last in _URL_BREAKS or not (_COMPLETE_EMAIL.fullmatch(head) or _URL.fullmatch(head))
