@@ -197,3 +197,40 @@ def _json_lines(text: str) -> list[dict[str, object]]:
         while index < len(text) and text[index].isspace():
             index += 1
     return records
+
+
+def test_parse_prints_one_json_line_per_file(tmp_path: Path) -> None:
+    from tests.fixtures.forms.proposal_docx import build_proposal_docx, sample_proposal
+    from tests.fixtures.forms.tables_docx import cover_letter_docx
+
+    (tmp_path / "建议书.docx").write_bytes(build_proposal_docx(sample_proposal()))
+    (tmp_path / "说明.docx").write_bytes(cover_letter_docx())
+    result = run("parse", str(tmp_path / "建议书.docx"), str(tmp_path / "说明.docx"), "--json")
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [(line["file"], line["form"]) for line in lines] == [
+        ("建议书.docx", "new_occupation_proposal"),
+        ("说明.docx", "unknown"),
+    ]
+    assert set(lines[0]) == {"file", "format", "form", "fields", "findings"}
+
+
+def test_parse_of_a_missing_file_exits_1(tmp_path: Path) -> None:
+    result = run("parse", str(tmp_path / "没有这个文件.docx"), "--json")
+    assert result.returncode == 1
+    assert "无法读取文件" in result.stderr
+
+
+def test_check_of_loose_files_without_to_does_not_judge_the_mailbox(tmp_path: Path) -> None:
+    from tests.fixtures.forms.proposal_docx import build_proposal_docx, sample_proposal
+
+    path = tmp_path / "新职业建议书.docx"
+    path.write_bytes(build_proposal_docx(sample_proposal("guangdong"), province="guangdong"))
+    result = run("check", str(path), "--json", "--received", "2026-07-01T10:00:00+08:00")
+    assert result.returncode == 0, result.stderr
+    checked = json.loads(result.stdout)
+    assert (checked["track"], checked["status"]) == ("gd_new_occupation", "complete")
+    assert checked["notice"] == "粤人社函〔2026〕159号"
+    assert "广东省职业技能服务指导中心" in checked["reply"]["body"]
+    bad = run("check", str(path), "--received", "yesterday")
+    assert bad.returncode == 2
