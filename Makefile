@@ -37,3 +37,4 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.parsers
+	$(BIN)/python -m benchmarks.accuracy

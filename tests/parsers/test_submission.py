@@ -63,7 +63,7 @@ def test_missing_document_names_the_form() -> None:
 def test_missing_format_for_each_form_without_its_pdf() -> None:
     checked = judge(mail(), [d for d in complete_sh() if d.format != "pdf"])
     assert codes(checked) == ["missing_format", "missing_format"]
-    assert all("PDF 版" in finding.message for finding in checked.findings)
+    assert all("缺少PDF电子版" in finding.message for finding in checked.findings)
 
 
 def test_an_xlsx_counts_as_the_editable_version_of_a_table_form() -> None:
@@ -195,7 +195,7 @@ def test_the_reply_lists_the_files_the_problems_and_the_windows() -> None:
     body = reply.body
     assert body.startswith("某科技有限公司：")
     assert "上海市职业技能鉴定中心已于2025年6月21日10时00分收到" in body
-    assert "建议书.docx：《新职业信息建议书》（Word 版）" in body
+    assert "建议书.docx：《新职业信息建议书》（Word版）" in body
     assert "未收到《新职业汇总表》（附件2）" in body
     assert "本期受理时间为2025年6月20日至6月30日，截至收件时尚余 9 天。" in body
     assert "下一期受理时间为2025年9月20日至9月30日。" in body

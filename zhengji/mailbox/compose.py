@@ -14,10 +14,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from zhengji.clock import SHANGHAI
 from zhengji.notices.calendar import Window
-from zhengji.notices.registry import load_registry
+from zhengji.notices.registry import FormId, load_registry
 from zhengji.parsers.document import format_name
+from zhengji.parsers.forms import form_title
 from zhengji.parsers.model import Finding, ParsedDocument
-from zhengji.parsers.submission import FORM_NAMES, CheckedSubmission
+from zhengji.parsers.submission import CheckedSubmission
 
 DEFAULT_OFFICE = "上海市职业技能鉴定中心"
 
@@ -57,8 +58,9 @@ def _received(moment: datetime) -> str:
 
 
 def _describe(document: ParsedDocument) -> str:
-    if document.form in FORM_NAMES:
-        return f"{document.file}：《{FORM_NAMES[document.form]}》（{format_name(document.format)} 版）"
+    if document.form != FormId.unknown:
+        title = form_title(document.form, document.fields.get("province"))
+        return f"{document.file}：《{title}》（{format_name(document.format)}版）"
     if any(finding.code == "unreadable" for finding in document.findings):
         return f"{document.file}：无法读取"
     return f"{document.file}：附加材料"

@@ -19,6 +19,7 @@ from typing import Any
 from zhengji.notices.calendar import Position, position
 from zhengji.notices.registry import DocumentRule, FormId, Notice, Registry, Track, TrackRule, load_registry
 from zhengji.parsers.document import SHEET_FORMATS, WORD_FORMATS, format_name
+from zhengji.parsers.forms import form_title
 from zhengji.parsers.forms.text import fold
 from zhengji.parsers.model import Finding, ParsedDocument
 from zhengji.parsers.tracks import governing_notice, track_of_form
@@ -26,15 +27,6 @@ from zhengji.parsers.tracks import governing_notice, track_of_form
 TABLE_FORMS = frozenset(
     {FormId.new_occupation_summary, FormId.skill_level_recommendation, FormId.special_ability_summary}
 )
-FORM_NAMES: dict[str, str] = {
-    FormId.new_occupation_proposal: "新职业信息建议书",
-    FormId.new_occupation_summary: "新职业汇总表",
-    FormId.skill_level_recommendation: "社会化职业技能等级认定职业（工种）推荐表",
-    FormId.evaluator_recommendation_letter: "推荐成为评价机构的函",
-    FormId.special_ability_summary: "专项职业能力考核项目及考核机构推荐汇总表",
-    FormId.special_ability_proposal: "专项职业能力考核项目及考核机构建议书",
-    FormId.special_ability_content: "主要考核内容",
-}
 
 # Words in a subject that name a track when no attached form does (a mail with only a cover letter).
 _SUBJECT_HINTS: list[tuple[str, Track]] = [
@@ -193,15 +185,12 @@ def _other_track_documents(documents: list[ParsedDocument], track: Track) -> lis
 def _window(pos: Position, rule: TrackRule) -> list[Finding]:
     if pos.in_window:
         return []
-    day = pos.day.isoformat()
+    received = f"本邮件于{_cn_date(pos.day)}收到，不在{rule.name}的受理时间内，逾期不予受理。"
     if pos.next_window:
         nxt = pos.next_window
-        message = (
-            f"本邮件收到时间（{day}）不在{rule.name}的受理时间内，逾期不予受理。"
-            f"下一次受理时间为 {_cn_date(nxt.start)} 至 {_cn_date(nxt.end)}，请届时发送。"
-        )
+        message = f"{received}下一次受理时间为{_cn_date(nxt.start)}至{_cn_date(nxt.end)}，请届时发送。"
     else:
-        message = f"本邮件收到时间（{day}）不在{rule.name}的受理时间内，且该事项已无后续受理安排。"
+        message = f"{received}该事项暂无后续受理安排，请关注后续通知。"
     return [Finding(code="outside_window", severity="error", message=message)]
 
 
@@ -268,9 +257,9 @@ def _required_formats(documents: list[ParsedDocument], rule: TrackRule) -> list[
             continue
         missing = [kind for kind in wanted.formats if kind not in _kinds(documents, wanted.form)]
         for kind in missing:
-            editable = "WORD 版（或 Excel 版）" if wanted.form in TABLE_FORMS else "WORD 版"
-            label = "PDF 版" if kind == "pdf" else editable
-            formats = "和".join("PDF 版" if k == "pdf" else "WORD 版" for k in wanted.formats)
+            editable = "WORD电子版（或Excel电子版）" if wanted.form in TABLE_FORMS else "WORD电子版"
+            label = "PDF电子版" if kind == "pdf" else editable
+            formats = "和".join("PDF电子版" if k == "pdf" else "WORD电子版" for k in wanted.formats)
             findings.append(
                 Finding(
                     code="missing_format",
@@ -319,8 +308,9 @@ def _summary_agreement(documents: list[ParsedDocument], track: Track) -> list[Fi
     rows = [row for row in summary.fields.get("rows") or [] if _name_key(row.get("name") or row.get(key))]
     row_names = {_name_key(row.get(key) or row.get("name")): index for index, row in enumerate(rows, 1)}
     detail_names = {_name_key(doc.fields.get(key)): doc for doc in details if _name_key(doc.fields.get(key))}
-    detail_title = FORM_NAMES[detail_form]
-    summary_title = FORM_NAMES[summary_form]
+    province = summary.fields.get("province")
+    detail_title = form_title(detail_form, province)
+    summary_title = form_title(summary_form, province)
     findings = []
     for name, row in row_names.items():
         if name not in detail_names:
@@ -396,7 +386,8 @@ def _twin_agreement(documents: list[ParsedDocument]) -> list[Finding]:
                         code="mismatch",
                         severity="warning",
                         message=(
-                            f"《{FORM_NAMES.get(form, form)}》的 PDF 版（{pdf.file}）与{format_name(twin.format)}版"
+                            f"《{form_title(form, pdf.fields.get('province'))}》的PDF版（{pdf.file}）"
+                            f"与{format_name(twin.format)}版"
                             f"（{twin.file}）内容不一致，请核对后以一致的版本重新发送。"
                         ),
                         file=pdf.file,

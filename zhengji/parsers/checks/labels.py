@@ -8,6 +8,7 @@ Paths are the contract's field keys; a list's columns are written ``list.column`
 from __future__ import annotations
 
 from zhengji.notices.registry import FormId
+from zhengji.parsers.titles import form_title
 
 _PROPOSAL = {
     "category": "新职业类别",
@@ -173,21 +174,6 @@ GUANGDONG_LABELS: dict[FormId, dict[str, str]] = {
     FormId.new_occupation_summary: _SUMMARY_GD,
 }
 
-# The printed names of the forms, for messages that speak of a whole document.
-FORM_NAMES: dict[FormId, str] = {
-    FormId.new_occupation_proposal: "新职业信息建议书",
-    FormId.new_occupation_summary: "新职业汇总表",
-    FormId.skill_level_recommendation: "社会化职业技能等级认定职业（工种）推荐表",
-    FormId.evaluator_recommendation_letter: "推荐函",
-    FormId.special_ability_summary: "专项职业能力考核项目及考核机构推荐汇总表",
-    FormId.special_ability_proposal: "专项职业能力考核项目及考核机构建议书",
-    FormId.special_ability_content: "主要考核内容",
-}
-GUANGDONG_FORM_NAMES: dict[FormId, str] = {
-    FormId.new_occupation_proposal: "新职业建议书",
-    FormId.new_occupation_summary: "新职业信息汇总表",
-}
-
 
 def label(form: FormId, path: str, province: str = "shanghai") -> str:
     """The form's label for ``path``; the path itself if the table lacks it (a bug the tests catch)."""
@@ -201,6 +187,4 @@ def has_label(form: FormId, path: str, province: str = "shanghai") -> bool:
 
 
 def form_name(form: FormId, province: str = "shanghai") -> str:
-    if province == "guangdong" and form in GUANGDONG_FORM_NAMES:
-        return GUANGDONG_FORM_NAMES[form]
-    return FORM_NAMES.get(form, "附件")
+    return form_title(form, province)

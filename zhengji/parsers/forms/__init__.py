@@ -14,25 +14,9 @@ from typing import Any
 from zhengji.notices.registry import FormId
 from zhengji.parsers.forms.classify import classify
 from zhengji.parsers.model import Layout
+from zhengji.parsers.titles import FORM_TITLES, form_title
 
 __all__ = ["FORM_TITLES", "classify", "extract", "form_title"]
-
-# The forms' names as the notices print them, for messages ("附件《新职业信息建议书》缺少……").
-FORM_TITLES: dict[FormId, str] = {
-    FormId.new_occupation_proposal: "新职业信息建议书",
-    FormId.new_occupation_summary: "新职业汇总表",
-    FormId.skill_level_recommendation: "社会化职业技能等级认定职业（工种）推荐表",
-    FormId.evaluator_recommendation_letter: "关于推荐（申报单位全称）成为评价机构的函",
-    FormId.special_ability_summary: "专项职业能力考核项目及考核机构推荐汇总表",
-    FormId.special_ability_proposal: "专项职业能力考核项目及考核机构建议书",
-    FormId.special_ability_content: "专项职业能力考核项目主要考核内容",
-    FormId.unknown: "未识别的文件",
-}
-# Guangdong's 粤人社函〔2026〕159号 names its two forms differently.
-_GUANGDONG_TITLES: dict[FormId, str] = {
-    FormId.new_occupation_proposal: "新职业建议书",
-    FormId.new_occupation_summary: "新职业信息汇总表",
-}
 
 # form id → (module, function); the function takes a Layout and returns the contract's fields.
 _EXTRACTORS: dict[FormId, tuple[str, str]] = {
@@ -44,14 +28,6 @@ _EXTRACTORS: dict[FormId, tuple[str, str]] = {
     FormId.special_ability_proposal: ("zhengji.parsers.forms.special_ability", "extract_special_proposal"),
     FormId.special_ability_content: ("zhengji.parsers.forms.special_ability", "extract_special_content"),
 }
-
-
-def form_title(form: FormId | str, province: str | None = None) -> str:
-    """The form's printed name; Guangdong's own names when ``province`` is ``"guangdong"``."""
-    form_id = FormId(form)
-    if province == "guangdong" and form_id in _GUANGDONG_TITLES:
-        return _GUANGDONG_TITLES[form_id]
-    return FORM_TITLES[form_id]
 
 
 def extract(form: FormId | str, layout: Layout) -> dict[str, Any]:
