@@ -64,7 +64,13 @@ class WebComponent:
 
 
 def build_components(settings: Settings) -> list[Component]:
-    return [WebComponent(settings)]
+    """Every part the settings turn on: the web server and the mailbox workers always."""
+    from zhengji.mailbox.pipeline import PipelineComponent
+    from zhengji.storage.db import make_engine
+
+    engine = make_engine(settings.resolved_database_url)
+    components: list[Component] = [WebComponent(settings), PipelineComponent(engine, settings)]
+    return components
 
 
 async def run_service(settings: Settings) -> None:
@@ -75,7 +81,7 @@ async def run_service(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     components = build_components(settings)
     tasks = {asyncio.create_task(component.run(stop), name=component.name) for component in components}
-    log.info("zhengji serving: web on http://%s", settings.web_listen)
+    log.info("zhengji serving: %s; web on http://%s", ", ".join(c.name for c in components), settings.web_listen)
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         stop.set()

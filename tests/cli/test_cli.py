@@ -234,3 +234,20 @@ def test_check_of_loose_files_without_to_does_not_judge_the_mailbox(tmp_path: Pa
     assert "广东省职业技能服务指导中心" in checked["reply"]["body"]
     bad = run("check", str(path), "--received", "yesterday")
     assert bad.returncode == 2
+
+
+def test_ingest_backfills_a_folder_once(tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "old"
+    folder.mkdir()
+    corpus = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
+    for name in ("netease_sh_word_only.eml", "wps_gd_complete.eml"):
+        shutil.copy(corpus / name, folder / name)
+    env = {"ZHENGJI_DATA_DIR": str(tmp_path / "var")}
+    first = run("ingest", str(folder), env=env)
+    assert first.returncode == 0, first.stderr
+    assert "已导入 2 封邮件" in first.stdout
+    again = run("ingest", str(folder / "wps_gd_complete.eml"), env=env)
+    assert "已导入 0 封邮件，跳过已导入的 1 封" in again.stdout
+    assert run("ingest", str(tmp_path / "nowhere"), env=env).returncode == 1
