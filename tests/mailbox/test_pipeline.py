@@ -18,6 +18,7 @@ from zhengji.mailbox.pipeline import DAILY_REPLY_CAP, LEASE, Pipeline
 from zhengji.settings import Settings, load_settings
 from zhengji.storage.blobs import BlobStore
 from zhengji.storage.models import Document, Message, MessageSource, MessageState, Reply, ReplyState, Submission
+from zhengji.storage.status import SubmissionStatus
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
 SH = "yanfa312@126.com"
@@ -155,3 +156,25 @@ def _sha(engine: Engine, message_id: int) -> str:
         message = session.get(Message, message_id)
         assert message is not None
         return message.sha256
+
+
+def test_reprocess_parses_again_without_a_second_reply(engine: Engine, settings: Settings) -> None:
+    arrive(engine, settings, (CORPUS / "netease_sh_word_only.eml").read_bytes())
+    pipeline = Pipeline(engine, settings)
+    drain(pipeline)
+    with Session(engine) as session:
+        submission = session.exec(select(Submission)).one()
+        assert submission.id is not None
+        submission_id = submission.id
+        # As if an older parser had stored a wrong verdict.
+        submission.status = SubmissionStatus.complete
+        session.add(submission)
+        session.commit()
+    assert pipeline.reprocess(submission_id) == ("complete", "incomplete")
+    with Session(engine) as session:
+        documents = session.exec(select(Document)).all()
+        assert sum(document.superseded for document in documents) == 2
+        assert sum(not document.superseded for document in documents) == 2
+        assert all(document.size > 0 for document in documents if not document.superseded)
+        assert len(session.exec(select(Reply)).all()) == 1
+    assert len(outbox(settings)) == 1

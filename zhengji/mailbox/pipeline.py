@@ -39,11 +39,12 @@ from zhengji.mailbox.compose import compose_reply
 from zhengji.mailbox.mime import IncomingMail, parse_mail
 from zhengji.mailbox.outbox import deliver_to_maildir, send_smtp
 from zhengji.parsers.document import PARSER_VERSION, ParseOptions, parse_attachments
+from zhengji.parsers.model import ParsedDocument
 from zhengji.parsers.submission import CheckedSubmission, Mail, judge
 from zhengji.settings import Settings
 from zhengji.storage.blobs import BlobStore
 from zhengji.storage.models import AuditEvent, Document, Message, MessageState, Reply, ReplyState, Submission
-from zhengji.storage.status import SubmissionStatus, transition
+from zhengji.storage.status import CHECK_RESULTS, SubmissionStatus, transition
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,14 @@ class Pipeline:
         return False
 
     def check(self, message_id: int) -> None:
+        incoming, checked = self._judge(message_id)
+        if checked is None:
+            self._ignore(message_id, incoming.auto_reason)
+            return
+        self._record(message_id, incoming, checked)
+
+    def _judge(self, message_id: int) -> tuple[IncomingMail, CheckedSubmission | None]:
+        """Parse and judge a stored mail from its raw bytes; None for an automatic mail."""
         with Session(self.engine) as session:
             message = session.get(Message, message_id)
             assert message is not None
@@ -144,8 +153,7 @@ class Pipeline:
             envelope_to = list(message.envelope_to)
         incoming = parse_mail(raw)
         if incoming.auto_submitted:
-            self._ignore(message_id, incoming.auto_reason)
-            return
+            return incoming, None
         mail = Mail(
             attachments=[(item.filename, item.data) for item in incoming.attachments],
             received=received,
@@ -156,8 +164,63 @@ class Pipeline:
             message_id=incoming.message_id or None,
         )
         options = ParseOptions(at=received, method="forkserver" if _threaded() else "fork")
-        checked = judge(mail, parse_attachments(mail.attachments, options))
-        self._record(message_id, incoming, checked)
+        return incoming, judge(mail, parse_attachments(mail.attachments, options))
+
+    def reprocess(self, submission_id: int) -> tuple[str, str]:
+        """Parse the latest mail of a case again (after a parser upgrade); no new reply is sent.
+
+        The old documents stay as history (superseded); a machine verdict is updated through ``transition``,
+        but a case a reviewer already acts on keeps its status. Returns (old status, new status).
+        """
+        with Session(self.engine) as session:
+            latest = session.exec(
+                select(Message)
+                .where(Message.submission_id == submission_id, Message.state == MessageState.replied)
+                .order_by(col(Message.id).desc())
+            ).first()
+            if latest is None or latest.id is None:
+                submission = session.get(Submission, submission_id)
+                status = submission.status.value if submission else "unknown"
+                return status, status
+            message_id = latest.id
+        _, checked = self._judge(message_id)
+        moment = self.now()
+        with Session(self.engine) as session:
+            submission = session.get(Submission, submission_id)
+            assert submission is not None
+            before = submission.status
+            for older in session.exec(select(Document).where(Document.message_id == message_id)).all():
+                older.superseded = True
+                session.add(older)
+            if checked is not None:
+                for document in checked.documents:
+                    session.add(self._document_row(message_id, submission, document, moment))
+                wanted = SubmissionStatus(checked.status)
+                if before in CHECK_RESULTS and wanted is not before:
+                    transition(session, submission, wanted, actor="reprocess", at=moment,
+                               detail={"parser_version": PARSER_VERSION})  # fmt: skip
+            session.add(AuditEvent(at=moment, actor="reprocess", action="reprocess", submission_id=submission_id,
+                                   message_id=message_id, detail={"parser_version": PARSER_VERSION}))  # fmt: skip
+            session.commit()
+            return before.value, submission.status.value
+
+    @staticmethod
+    def _document_row(message_id: int, submission: Submission, document: ParsedDocument, at: datetime) -> Document:
+        assert submission.id is not None
+        return Document(
+            message_id=message_id,
+            submission_id=submission.id,
+            version=submission.version,
+            filename=document.file[:500],
+            sha256=document.sha256 or "",
+            size=document.size,
+            format=document.format,
+            form=document.form,
+            fields=document.fields,
+            findings=[finding.as_json() for finding in document.findings],
+            parser_version=PARSER_VERSION,
+            created_at=at,
+        )
 
     def _ignore(self, message_id: int, reason: str) -> None:
         with Session(self.engine) as session:
@@ -201,15 +264,7 @@ class Pipeline:
             message.submission_id = submission.id
             message.version = submission.version
             for document in checked.documents:
-                session.add(
-                    Document(
-                        message_id=message_id, submission_id=submission.id, version=submission.version,
-                        filename=document.file[:500], sha256=document.sha256 or "", size=0, format=document.format,
-                        form=document.form, fields=document.fields,
-                        findings=[finding.as_json() for finding in document.findings],
-                        parser_version=PARSER_VERSION, created_at=moment,
-                    )
-                )  # fmt: skip
+                session.add(self._document_row(message_id, submission, document, moment))
             transition(session, submission, SubmissionStatus(checked.status), actor=ACTOR, at=moment,
                        detail={"message_id": message_id, "version": submission.version})  # fmt: skip
             composed = compose_reply(checked, submission.reference, shanghai_date(moment))

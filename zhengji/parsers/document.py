@@ -126,6 +126,7 @@ def parse_document(name: str, data: bytes, fmt: str, options: ParseOptions) -> P
         message = f"系统未能读取文件“{name}”，工作人员将人工核对；如方便，请另存为 .docx 或 PDF 后重新发送。"
         return _unreadable(name, fmt, message, data)
     document.sha256 = hashlib.sha256(data).hexdigest()
+    document.size = len(data)
     return document
 
 
@@ -140,7 +141,12 @@ def _worker_message(name: str, failure: WorkerFailed) -> str:
 def _unreadable(name: str, fmt: str, message: str, data: bytes) -> ParsedDocument:
     finding = Finding(code="unreadable", severity="error", message=message, file=name)
     return ParsedDocument(
-        file=name, format=fmt, form=FormId.unknown.value, findings=[finding], sha256=hashlib.sha256(data).hexdigest()
+        file=name,
+        format=fmt,
+        form=FormId.unknown.value,
+        findings=[finding],
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
     )
 
 

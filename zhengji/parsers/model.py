@@ -128,6 +128,7 @@ class ParsedDocument(BaseModel):
     red_seals: int = 0
     text_layer: bool = True
     sha256: str | None = None
+    size: int = 0
 
     def as_json(self) -> dict[str, Any]:
         return {
