@@ -38,3 +38,4 @@ clean:
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.parsers
 	$(BIN)/python -m benchmarks.accuracy
+	$(BIN)/python -m benchmarks.smtp

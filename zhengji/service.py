@@ -66,10 +66,13 @@ class WebComponent:
 def build_components(settings: Settings) -> list[Component]:
     """Every part the settings turn on: the web server and the mailbox workers always."""
     from zhengji.mailbox.pipeline import PipelineComponent
+    from zhengji.mailbox.smtp_server import SMTPComponent
     from zhengji.storage.db import make_engine
 
     engine = make_engine(settings.resolved_database_url)
     components: list[Component] = [WebComponent(settings), PipelineComponent(engine, settings)]
+    if settings.smtp_listen is not None:
+        components.append(SMTPComponent(settings, engine=engine))
     return components
 
 
@@ -81,7 +84,9 @@ async def run_service(settings: Settings) -> None:
         loop.add_signal_handler(signum, stop.set)
     components = build_components(settings)
     tasks = {asyncio.create_task(component.run(stop), name=component.name) for component in components}
-    log.info("zhengji serving: %s; web on http://%s", ", ".join(c.name for c in components), settings.web_listen)
+    smtp = f"; smtp on {settings.smtp_listen}" if settings.smtp_listen else ""
+    names = ", ".join(component.name for component in components)
+    log.info("zhengji serving: %s; web on http://%s%s", names, settings.web_listen, smtp)
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         stop.set()

@@ -251,3 +251,48 @@ def test_ingest_backfills_a_folder_once(tmp_path: Path) -> None:
     again = run("ingest", str(folder / "wps_gd_complete.eml"), env=env)
     assert "已导入 0 封邮件，跳过已导入的 1 封" in again.stdout
     assert run("ingest", str(tmp_path / "nowhere"), env=env).returncode == 1
+
+
+def test_serve_receives_over_smtp_and_answers_into_the_outbox(tmp_path: Path) -> None:
+    """`make run`'s promise end to end: the built-in SMTP inbox, the workers, the reply in the Maildir."""
+    import mailbox as std_mailbox
+    import smtplib
+
+    web, smtp = _free_port(), _free_port()
+    environment = {key: value for key, value in os.environ.items() if not key.startswith("ZHENGJI_")}
+    environment.update(
+        {
+            "ZHENGJI_DATA_DIR": str(tmp_path / "var"),
+            "ZHENGJI_WEB_LISTEN": f"127.0.0.1:{web}",
+            "ZHENGJI_SMTP_LISTEN": f"127.0.0.1:{smtp}",
+            "ZHENGJI_NOW": "2025-06-23T16:45:00+08:00",
+        }
+    )
+    raw = (Path(__file__).resolve().parents[1] / "fixtures" / "mail" / "netease_sh_word_only.eml").read_bytes()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zhengji", "serve"], env=environment, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        _wait_for(f"http://127.0.0.1:{web}/healthz", process)
+        with smtplib.SMTP("127.0.0.1", smtp, timeout=30) as client:
+            refused = client.sendmail("hr@yiwu-tech.com.cn", ["someone@else.example", "yanfa312@126.com"], raw)
+        assert list(refused) == ["someone@else.example"]
+        outbox = tmp_path / "var" / "outbox"
+        deadline = time.monotonic() + 90
+        replies: list[std_mailbox.MaildirMessage] = []
+        while time.monotonic() < deadline and not replies:
+            if (outbox / "new").exists():
+                replies = list(std_mailbox.Maildir(outbox, create=False))
+            time.sleep(0.3)
+        assert len(replies) == 1, "no reply reached the outbox"
+        reply = replies[0]
+        assert reply["To"] == "hr@yiwu-tech.com.cn"
+        assert reply["Auto-Submitted"] == "auto-replied"
+        process.send_signal(signal.SIGINT)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+    assert process.returncode == 0, output

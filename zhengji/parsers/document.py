@@ -15,6 +15,7 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from importlib import import_module
 from typing import Any
 
 from zhengji import __version__
@@ -79,15 +80,28 @@ def parse_attachment(name: str, data: bytes, options: ParseOptions) -> list[Pars
     return documents
 
 
-def _warm_imports() -> None:
+_READER_MODULES = {
+    "docx": ("zhengji.parsers.readers.docx",),
+    "pdf": ("zhengji.parsers.readers.pdf",),
+    "xlsx": ("zhengji.parsers.readers.xlsx",),
+    "doc": ("zhengji.parsers.readers.docx", "zhengji.parsers.readers.legacy"),
+    "wps": ("zhengji.parsers.readers.docx", "zhengji.parsers.readers.legacy"),
+    "rtf": ("zhengji.parsers.readers.docx", "zhengji.parsers.readers.legacy"),
+    "xls": ("zhengji.parsers.readers.xlsx", "zhengji.parsers.readers.legacy"),
+    "et": ("zhengji.parsers.readers.xlsx", "zhengji.parsers.readers.legacy"),
+}
+
+
+def _warm_imports(formats: set[str] | None = None) -> None:
     """Import the parser modules before forking: the child inherits them instead of loading libraries under its
-    memory limit (where mapping a shared object can fail), and each worker starts faster."""
-    import zhengji.parsers.checks
-    import zhengji.parsers.forms
-    import zhengji.parsers.readers
-    import zhengji.parsers.readers.docx
-    import zhengji.parsers.readers.pdf
-    import zhengji.parsers.readers.xlsx  # noqa: F401
+    memory limit (where mapping a shared object can fail), and each worker starts faster. Only the readers the
+    mail needs are loaded (``None``: all of them, as for an archive)."""
+    modules = {"zhengji.parsers.checks", "zhengji.parsers.forms", "zhengji.parsers.readers"}
+    for fmt, readers in _READER_MODULES.items():
+        if formats is None or fmt in formats or formats & ARCHIVE_FORMATS:
+            modules.update(readers)
+    for module in sorted(modules):
+        import_module(module)
 
 
 def parse_attachments(files: list[tuple[str, bytes]], options: ParseOptions) -> list[ParsedDocument]:
@@ -96,7 +110,9 @@ def parse_attachments(files: list[tuple[str, bytes]], options: ParseOptions) -> 
     Each attachment already runs in its own worker process; the threads here only wait for them. The parser
     modules are imported before the first fork so that no thread holds the import lock while another forks.
     """
-    _warm_imports()
+    from zhengji.parsers.sniff import detect_format
+
+    _warm_imports({detect_format(data, name) for name, data in files})
     workers = min(len(files), os.cpu_count() or 1)
     if workers <= 1:
         return [doc for name, data in files for doc in parse_attachment(name, data, options)]
@@ -107,7 +123,7 @@ def parse_attachments(files: list[tuple[str, bytes]], options: ParseOptions) -> 
 
 def parse_document(name: str, data: bytes, fmt: str, options: ParseOptions) -> ParsedDocument:
     """One file of a known format, parsed and checked; never raises for a bad file."""
-    _warm_imports()
+    _warm_imports({fmt})
     try:
         if options.isolate:
             document = run_isolated(

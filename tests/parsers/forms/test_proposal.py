@@ -27,6 +27,7 @@ from tests.fixtures.forms.proposal_docx import (
 )
 from zhengji.parsers.forms.proposal import SEAL, extract_proposal
 from zhengji.parsers.readers.docx import read_docx
+from zhengji.parsers.readers.legacy import convert_with_libreoffice
 from zhengji.parsers.readers.pdf import read_pdf
 
 PROVINCES = ["shanghai", "guangdong"]
@@ -254,3 +255,60 @@ def test_pdf_export_of_a_filled_form(tmp_path: Path) -> None:
     assert [task["content"] for task in got["tasks"]] == [task.content for task in data.tasks]
     matched = sum(got.get(key) == value for key, value in expected.items())
     assert matched / len(expected) >= 0.85, [key for key, value in expected.items() if got.get(key) != value]
+
+
+def extract_pdf(data: ProposalData, style: str = "notice", **variants: Any) -> dict[str, Any]:
+    """The fields of the PDF LibreOffice exports from the built Word file, read by the real PDF reader."""
+    docx = build_proposal_docx(data, style=style, **variants)
+    return extract_proposal(read_pdf(convert_with_libreoffice(docx, "docx", "pdf")))
+
+
+# Each of these exports breaks a page inside a table the way clerks' files do: a 用人单位 row cut after
+# "0731-", the 吸纳从业人员较多的用人单位 label cut in two, an analysis label cut before "况（400 字以内）", values
+# typed into label cells cut into the next row, a label cell whose last characters land in the next cell.
+PDF_LAYOUTS = [
+    ("guangdong", "notice", {}),
+    ("guangdong", "notice", {"title_in": "table"}),
+    ("guangdong", "sections", {}),
+    ("guangdong", "notice", {"title_in": "header"}),
+    ("shanghai", "sections", {}),
+    ("shanghai", "notice", {"title_in": "header"}),
+]
+
+
+@pytest.mark.parametrize(("province", "style", "variants"), PDF_LAYOUTS)
+def test_pdf_export_with_page_breaks_inside_tables_reads_back_every_field(
+    province: str, style: str, variants: dict[str, Any]
+) -> None:
+    data = sample_proposal(province)
+    got = extract_pdf(data, style, **variants)
+    assert_fields(got, data.expected())
+    assert got["employers"] == [vars(org) for org in data.employers]
+
+
+@pytest.mark.parametrize("province", PROVINCES)
+def test_pdf_export_of_values_typed_into_label_cells(province: str) -> None:
+    data = sample_proposal(province)
+    got = extract_pdf(data, inline_values=True)
+    for key in ("name", "definition", "related_occupations", "requirements", "workforce", "analysis", "employers"):
+        assert got[key] == data.expected()[key], key
+
+
+@pytest.mark.parametrize("province", PROVINCES)
+def test_pdf_export_of_a_wingdings_tick(province: str) -> None:
+    data = sample_proposal(province)
+    got = extract_pdf(data, tick="wingdings")
+    assert got["category"] == "new_occupation"
+    assert got["category_ticks"] == 1
+
+
+@pytest.mark.parametrize("province", PROVINCES)
+def test_pdf_export_with_a_seal_picture_alone_on_the_signature_line(province: str) -> None:
+    data = sample_proposal(province)
+    assert extract_pdf(data, signer="seal")["signer"] == SEAL
+
+
+@pytest.mark.parametrize("province", PROVINCES)
+def test_pdf_export_of_an_unsigned_form_has_no_signer(province: str) -> None:
+    data = sample_proposal(province)
+    assert extract_pdf(data, signer="none")["signer"] is None

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from typing import Any
 
 import pdfplumber
+import pypdfium2 as pdfium
 import pytest
 
+import zhengji.parsers.readers.pdf as pdf_reader
 from tests.parsers.readers import office_files
 from zhengji.parsers.model import Table, Unreadable
 from zhengji.parsers.readers.docx import read_docx
 from zhengji.parsers.readers.pdf import join_wrapped_lines, read_pdf
+from zhengji.parsers.readers.pdf_pdfium import read_page
 
 
 def _only_table(blocks: Sequence[object]) -> Table:
@@ -185,3 +189,64 @@ def test_read_pdf_joins_phone_numbers_and_addresses_wrapped_in_narrow_cells() ->
 )
 def test_join_wrapped_lines(wrapped: str, expected: str) -> None:
     assert join_wrapped_lines(wrapped) == expected
+
+
+@pytest.mark.parametrize("name", ["form", "long", "split_row", "narrow", "seal"])
+def test_read_pdf_fast_reading_equals_pdfplumbers_reading(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    pdf = office_files.pdfs()[name]
+    fast = read_pdf(pdf)
+    # Every page declined by pypdfium2: the whole file is read by pdfplumber, as the fallback reads it.
+    monkeypatch.setattr(pdf_reader, "read_page", lambda page: None)
+    slow = read_pdf(pdf)
+    assert fast.blocks and fast.blocks == slow.blocks
+
+
+def _rounded(objects: Sequence[dict[str, object]], keys: Sequence[str]) -> list[tuple[object, ...]]:
+    return sorted(
+        tuple(round(value, 1) if isinstance(value, float) else value for value in (obj[key] for key in keys))
+        for obj in objects
+    )
+
+
+def _edge_boxes(edges: Sequence[dict[str, Any]]) -> list[tuple[str, float, float, float, float]]:
+    return sorted(
+        (str(edge["orientation"]), float(edge["x0"]), float(edge["x1"]), float(edge["top"]), float(edge["bottom"]))
+        for edge in edges
+    )
+
+
+def test_pypdfium2_reads_the_characters_and_edges_pdfplumber_reads() -> None:
+    # The narrow cells hold what pdfium reports differently: a hyphen ending a line, and the spaces LibreOffice
+    # draws on their own at a wrap ("基于 " before "RTK"), which pdfium leaves out of its text.
+    pdf = office_files.pdfs()["narrow"]
+    document = pdfium.PdfDocument(pdf)
+    with pdfplumber.open(io.BytesIO(pdf)) as plumber:
+        for number, expected in enumerate(plumber.pages):
+            content = read_page(document[number])
+            assert content is not None
+            char_keys = ("text", "x0", "x1", "top", "bottom")
+            assert _rounded(content.chars, char_keys) == _rounded(expected.chars, char_keys)
+            assert any(char["text"] == " " for char in content.chars)
+            assert any(char["text"] == "-" for char in content.chars)
+            # pdfium's coordinates are single precision: an edge may sit a hundredth of a point away.
+            assert len(content.edges) == len(expected.edges)
+            for ours, theirs in zip(_edge_boxes(content.edges), _edge_boxes(expected.edges), strict=True):
+                assert ours[0] == theirs[0]
+                assert all(abs(a - b) <= 0.05 for a, b in zip(ours[1:], theirs[1:], strict=True))
+    document.close()
+
+
+def test_pypdfium2_declines_a_rotated_page_which_pdfplumber_reads() -> None:
+    document = pdfium.PdfDocument(office_files.pdfs()["form"])
+    assert read_page(document[0]) is not None
+    document[0].set_rotation(90)
+    buffer = io.BytesIO()
+    document.save(buffer)
+    document.close()
+    rotated = pdfium.PdfDocument(buffer.getvalue())
+    assert read_page(rotated[0]) is None
+    rotated.close()
+    # The file is still read, through pdfplumber: the form's labels are all there.
+    layout = read_pdf(buffer.getvalue())
+    texts = {cell.text for table in layout.tables for cell in table.cells}
+    assert {"新职业名称", "备选名称", "主要工作任务"} <= texts

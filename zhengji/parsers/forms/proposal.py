@@ -19,7 +19,7 @@ from typing import Any
 
 from zhengji.parsers.checks.dates import is_blank_template, parse_date
 from zhengji.parsers.forms.text import clean_value, label_key, ticked_options
-from zhengji.parsers.model import PICTURE, Cell, Layout, Table
+from zhengji.parsers.model import CHECKED, PICTURE, UNCHECKED, Cell, Layout, Table
 
 SEAL = "（印章）"  # The signer when the signature line holds a seal picture and no typed name.
 
@@ -98,6 +98,19 @@ _LIMIT = re.compile(r"\(\d+字以内\)$")
 _LIMIT_PREFIX = re.compile(r"^\s*[(（]\s*\d+\s*字以内\s*[)）]\s*[:：]?\s*")
 _DECORATION = re.compile(r"\[\]|\(\)|【】|[「」『』《》]")
 _SEPARATOR = re.compile(r"[:：\n]")
+_COLON = re.compile(r"[:：]")
+_MARKS_PREFIX = re.compile(r"^[\s¹²³⁴⁵⁶⁷⁸⁹⁰①-⑳:：]+")
+# A phone number or code wrapped after its hyphen in a PDF label cell: "（4-99-00-\n00）".
+_TOKEN_WRAP = re.compile(r"(?<=[\d\-‐‑–—])\n(?=\d)")
+_DASH_END = re.compile(r"[\-‐‑–—]$")
+# Symbol-font tick boxes as a PDF's text layer gives them (private-use code points), as the docx reader maps them.
+_SYMBOL_TICKS = str.maketrans(
+    {
+        "\uf052": CHECKED, "\uf053": CHECKED, "\uf054": CHECKED, "\uf0fe": CHECKED, "\uf0fd": CHECKED,
+        "\uf078": CHECKED, "\uf0a3": UNCHECKED, "\uf0a8": UNCHECKED, "\uf06f": UNCHECKED, "\uf050": "✓",
+        "\uf0fc": "✓", "\uf06e": "■",
+    }
+)  # fmt: skip
 _NUMBERING = re.compile(r"^\s*\d+\s*[.．、)）]\s*")
 _PLACEHOLDER = re.compile(r"[\d\s.．、…。·]*")
 _SIGNATURE = re.compile(
@@ -125,12 +138,37 @@ def _match(text: str) -> tuple[str, str | None] | None:
     field = _FIELD_OF.get(_key(text))
     if field is not None:
         return field, None
-    parts = _SEPARATOR.split(text, maxsplit=1)
-    if len(parts) == 2:
-        field = _FIELD_OF.get(_key(parts[0]))
-        if field is not None:
-            return field, clean_value(_LIMIT_PREFIX.sub("", parts[1]))
+    # The colon first: a PDF wraps a narrow label cell, leaving "职业(工种)名称\n③：…" with the mark on line two.
+    for separator in (_COLON, _SEPARATOR):
+        parts = separator.split(text, maxsplit=1)
+        if len(parts) == 2:
+            field = _FIELD_OF.get(_key(parts[0]))
+            if field is not None:
+                return field, clean_value(_LIMIT_PREFIX.sub("", _MARKS_PREFIX.sub("", parts[1])))
     return None
+
+
+def _match_prefix(text: str) -> str | None:
+    """The field of a long label cut short: a PDF may lose a label's last characters to the next cell.
+
+    Only labels of eight characters or more, and only when at least three quarters of the label are there,
+    so that a value ("发展前景广阔") is never read as a label.
+    """
+    key = _key(text)
+    if len(key) < 8:
+        return None
+    fields = {field for label, field in _FIELD_OF.items() if label.startswith(key) and len(key) * 4 >= len(label) * 3}
+    return fields.pop() if len(fields) == 1 else None
+
+
+def _join_split(head: str, tail: str) -> str:
+    """Two pieces of one text cut by a PDF page break: CJK and numbers join with nothing, Latin words with a space."""
+    head, tail = head.rstrip(), tail.lstrip()
+    if not head or not tail:
+        return head + tail
+    if head[-1].isascii() and head[-1].isalpha() and tail[0].isascii() and tail[0].isalnum():
+        return f"{head} {tail}"
+    return head + tail
 
 
 @dataclass(frozen=True)
@@ -143,6 +181,8 @@ class _Hit:
     table: int = -1
     cell: Cell | None = None
     block: int = -1
+    # A label a PDF page break cut in two rows: ``cell`` stands for both pieces, and so does its value.
+    split: bool = False
 
 
 class _Grid:
@@ -161,6 +201,8 @@ class _Grid:
 class _Document:
     def __init__(self, layout: Layout) -> None:
         self.blocks = layout.blocks
+        self.pdf = layout.format == "pdf"
+        self.red_seals = layout.red_seals
         self.grids: dict[int, _Grid] = {}
         self.hits: dict[str, list[_Hit]] = defaultdict(list)
         self.label_cells: set[tuple[int, int, int]] = set()
@@ -177,13 +219,43 @@ class _Document:
                 order += 1
                 continue
             self.grids[index] = _Grid(block)
+            consumed: set[tuple[int, int]] = set()
             for cell in sorted(block.cells, key=lambda cell: (cell.row, cell.col)):
                 self.texts.append(cell.text)
-                found = _match(cell.text) if cell.text.strip() else None
-                if found:
-                    self.hits[found[0]].append(_Hit(found[0], found[1], order, table=index, cell=cell))
-                    self.label_cells.add((index, cell.row, cell.col))
                 order += 1
+                if (cell.row, cell.col) in consumed or not cell.text.strip():
+                    continue
+                found = _match(cell.text)
+                if found:
+                    self.hits[found[0]].append(_Hit(found[0], found[1], order - 1, table=index, cell=cell))
+                    self.label_cells.add((index, cell.row, cell.col))
+                    continue
+                split = self._split_label(index, cell)
+                if split is not None:
+                    field, below = split
+                    joined = Cell(
+                        cell.row, cell.col, cell.rowspan + below.rowspan, cell.colspan, f"{cell.text}{below.text}"
+                    )
+                    self.hits[field].append(_Hit(field, None, order - 1, table=index, cell=joined, split=True))
+                    self.label_cells.update({(index, cell.row, cell.col), (index, below.row, below.col)})
+                    consumed.add((below.row, below.col))
+                    continue
+                cut = _match_prefix(cell.text)
+                if cut is not None:
+                    self.hits[cut].append(_Hit(cut, None, order - 1, table=index, cell=cell))
+                    self.label_cells.add((index, cell.row, cell.col))
+
+    def _split_label(self, table: int, cell: Cell) -> tuple[str, Cell] | None:
+        """A label a PDF page break cut in two: its head in this cell, its tail in the cell right below it."""
+        grid = self.grids[table]
+        row = cell.row + max(cell.rowspan, 1)
+        if row >= grid.table.n_rows:
+            return None
+        for below in grid.rows[row]:
+            if below.row == row and below.col == cell.col and below.colspan == cell.colspan and below.text.strip():
+                field = _FIELD_OF.get(_key(f"{cell.text}{below.text}"))
+                return (field, below) if field is not None else None
+        return None
 
     def is_label(self, table: int, cell: Cell) -> bool:
         return (table, cell.row, cell.col) in self.label_cells
@@ -200,6 +272,8 @@ class _Document:
     def value_at(self, hit: _Hit) -> str | None:
         if hit.cell is None:
             return self._paragraph_value(hit)
+        if hit.split:
+            return self._split_value(hit)
         grid, cell = self.grids[hit.table], hit.cell
         texts: list[str] = []
         to_right = False
@@ -214,7 +288,44 @@ class _Document:
         value = clean_value("\n".join(texts))
         if value is None and hit.remainder is None and not to_right:
             value = self._below(hit.table, cell)
+        if value is None and hit.remainder is not None and self.pdf:
+            return self._inline_tail(hit.table, cell, _TOKEN_WRAP.sub("", hit.remainder))
         return value if value is not None else hit.remainder
+
+    def _split_value(self, hit: _Hit) -> str | None:
+        """The value beside a label cut by a page break: each column's two pieces joined back into one text."""
+        assert hit.cell is not None
+        grid, cell = self.grids[hit.table], hit.cell
+        columns: dict[int, str] = {}
+        for row in range(cell.row, min(cell.row + cell.rowspan, grid.table.n_rows)):
+            for other in grid.rows[row]:
+                if other.row != row or other.col < cell.col + cell.colspan:
+                    continue
+                if self.is_label(hit.table, other):
+                    break
+                if other.text.strip():
+                    columns[other.col] = _join_split(columns.get(other.col, ""), other.text.strip())
+        return clean_value("\n".join(columns[col] for col in sorted(columns)))
+
+    def _inline_tail(self, table: int, cell: Cell, value: str) -> str:
+        """A value typed into a label cell, with its tail that a PDF page break pushed into the next row.
+
+        The tail stands in the label's column of the next row, every other cell of that row empty.
+        """
+        grid = self.grids[table]
+        row = cell.row + max(cell.rowspan, 1)
+        if row >= grid.table.n_rows:
+            return value
+        starting = [other for other in grid.rows[row] if other.row == row]
+        tail = next((other for other in starting if other.col == cell.col and other.colspan == cell.colspan), None)
+        if (
+            tail is None
+            or not tail.text.strip()
+            or self.is_label(table, tail)
+            or any(other.text.strip() for other in starting if other is not tail)
+        ):
+            return value
+        return _join_split(value, _TOKEN_WRAP.sub("", tail.text))
 
     def _below(self, table: int, cell: Cell) -> str | None:
         """The value of a label row spanning the table: the next row, when it holds no label."""
@@ -284,9 +395,11 @@ class _Document:
         header_row = -1
         for row in range(label.row, min(label.row + 3, grid.table.n_rows)):
             columns = [
-                (keys[_key(cell.text)], cell.col, cell.col + cell.colspan)
+                (name, cell.col, cell.col + cell.colspan)
                 for cell in grid.rows[row]
-                if cell.col >= label.col + label.colspan and cell.row == row and _key(cell.text) in keys
+                if cell.col >= label.col + label.colspan
+                and cell.row == row
+                and (name := _header_of(cell.text, keys)) is not None
             ]
             if columns:
                 header_row = row
@@ -310,6 +423,12 @@ class _Document:
                     ]
                     record[name] = clean_value("\n".join(texts))
                 if any(record.values()):
+                    if self.pdf and out and _continues(out[-1], record):
+                        previous = out[-1]
+                        for name, text in record.items():
+                            if text:
+                                previous[name] = _join_split(previous.get(name) or "", text)
+                        continue
                     out.append({name: record.get(name) for name in headers})
             # The section ran to the table's end: a table split in two (by the clerk, or by a page break in a
             # PDF) goes on in the next block when that is a table of the same grid.
@@ -354,7 +473,8 @@ class _Document:
     # --- the lines outside the tables ------------------------------------------------------------------------------
     def category(self) -> tuple[str | None, int]:
         ticked: list[str] = []
-        for text in self.texts:
+        for raw in self.texts:
+            text = raw.translate(_SYMBOL_TICKS)
             if not any(word in text for word in ("职业", "工种", "调整")):
                 continue
             checked, unchecked = ticked_options(text)
@@ -379,6 +499,8 @@ class _Document:
             following = self.texts[position + 1] if position + 1 < len(self.texts) else ""
             if has_seal or (following.strip() and not following.replace(PICTURE, "").strip()):
                 return SEAL
+            if self.red_seals:
+                return SEAL  # A PDF keeps no picture marker; its red round seal was counted on the rendered page.
             return None
         return None
 
@@ -401,6 +523,26 @@ class _Document:
             if _key(text) in _GUANGDONG_KEYS or "新职业建议书" in text.replace(" ", ""):
                 return "guangdong"
         return "shanghai"
+
+
+def _header_of(text: str, keys: Mapping[str, str]) -> str | None:
+    """A section's column for a header cell; a PDF may glue a neighbour's characters before it ("单单位位名称")."""
+    key = _key(text)
+    if key in keys:
+        return keys[key]
+    if not key:
+        return None
+    ends = [header for header in keys if key.endswith(header)]
+    return keys[max(ends, key=len)] if ends else None
+
+
+def _continues(previous: Mapping[str, str | None], record: Mapping[str, str | None]) -> bool:
+    """Whether a PDF row is the tail of the row above, cut by a page break ("0731-" above "88886666").
+
+    The row above has a value cut after a hyphen, and the tail fills no column the row above left blank.
+    """
+    cut = any(value and _DASH_END.search(value) for value in previous.values())
+    return cut and all(previous.get(name) for name, value in record.items() if value)
 
 
 def _category_of(option: str) -> str | None:

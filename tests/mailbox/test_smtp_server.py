@@ -1,0 +1,312 @@
+"""The built-in SMTP server, spoken to over loopback by the standard library's client as a sending server would.
+
+Each test runs the real component (aiosmtpd on a socket, ``keep`` in its threads) in an event loop of its own
+thread, and checks what an operator would look at afterwards: the blob store and the ``messages`` table.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import smtplib
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from tests.mailbox.eml_builders import foxmail_mail, wps_mail
+from zhengji.clock import SHANGHAI
+from zhengji.mailbox.smtp_server import SMTPComponent
+from zhengji.settings import HostPort, Settings
+from zhengji.storage.blobs import BlobStore
+from zhengji.storage.db import make_engine
+from zhengji.storage.migrate import upgrade
+from zhengji.storage.models import Message, MessageSource, MessageState
+
+MAILBOX = "yanfa312@126.com"
+SECOND = "jianding@example.gov.cn"
+NOW = datetime(2025, 6, 21, 10, 0, tzinfo=SHANGHAI)
+SENDER = ("张伟", "zhangwei@foxmail.com")
+
+
+class Running:
+    """A component running in its own thread and loop, stopped (and its failure re-raised) on exit."""
+
+    def __init__(self, component: SMTPComponent) -> None:
+        self.component = component
+        self.ready = threading.Event()
+        self.error: BaseException | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.stop: asyncio.Event | None = None
+        self.thread = threading.Thread(target=self._thread, daemon=True)
+
+    def _thread(self) -> None:
+        try:
+            asyncio.run(self._main())
+        except BaseException as error:
+            self.error = error
+        finally:
+            self.ready.set()
+
+    async def _main(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.stop = asyncio.Event()
+        task = asyncio.create_task(self.component.run(self.stop))
+        started = asyncio.create_task(self.component.started.wait())
+        await asyncio.wait({task, started}, return_when=asyncio.FIRST_COMPLETED)
+        started.cancel()
+        if not task.done():
+            self.ready.set()
+        await task  # a failure to start is raised here, and __enter__ sees it
+
+    @property
+    def port(self) -> int:
+        assert self.component.address is not None
+        return self.component.address[1]
+
+    def client(self) -> smtplib.SMTP:
+        return smtplib.SMTP("127.0.0.1", self.port, timeout=30)
+
+    def halt(self) -> None:
+        if self.loop is not None and self.stop is not None and self.thread.is_alive():
+            self.loop.call_soon_threadsafe(self.stop.set)
+        self.thread.join(timeout=20)
+        assert not self.thread.is_alive(), "the SMTP component did not stop"
+        if self.error is not None:
+            raise self.error
+
+    def __enter__(self) -> Running:
+        self.thread.start()
+        self.ready.wait(timeout=20)
+        if self.error is not None:
+            raise self.error
+        assert self.component.address is not None, "the SMTP component did not start"
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.halt()
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "data_dir": tmp_path / "data",
+        "mailboxes": [MAILBOX, SECOND],
+        "smtp_listen": HostPort("127.0.0.1", 0),
+        "now": NOW,
+    }
+    return Settings(**(values | overrides))
+
+
+@pytest.fixture
+def blobs(tmp_path: Path) -> BlobStore:
+    return BlobStore(tmp_path / "blobs")
+
+
+@pytest.fixture
+def server(engine: Engine, blobs: BlobStore, tmp_path: Path) -> Iterator[Running]:
+    with Running(SMTPComponent(make_settings(tmp_path), engine=engine, blobs=blobs)) as running:
+        yield running
+
+
+def stored(engine: Engine) -> list[Message]:
+    with Session(engine) as session:
+        return list(session.exec(select(Message).order_by(Message.id)).all())  # type: ignore[arg-type]
+
+
+def proposal_mail(subject: str = "新职业申报：智能网联汽车测试员", message_id: str | None = None) -> bytes:
+    attachment = ("附件1 新职业建议书.docx", bytes(range(256)) * 40)
+    body = "老师您好：\n附件为新职业建议书，请查收。"
+    return foxmail_mail(subject, SENDER, [MAILBOX], body, [attachment], message_id=message_id)
+
+
+def test_accepted_mail_is_kept_byte_for_byte_with_its_envelope(
+    server: Running, engine: Engine, blobs: BlobStore
+) -> None:
+    # Lines that start with a dot, even a lone one, in the MIME epilogue: SMTP must stuff and un-stuff them exactly.
+    raw = proposal_mail() + b".\r\n..two dots\r\n"
+    with server.client() as client:
+        refused = client.sendmail(SENDER[1], ["YanFa312@126.COM"], raw)
+    assert refused == {}
+    [row] = stored(engine)
+    assert blobs.get(row.sha256) == raw
+    assert row.source == MessageSource.smtp
+    assert row.state == MessageState.received
+    assert row.mailbox == MAILBOX
+    assert row.envelope_from == SENDER[1]
+    assert row.envelope_to == ["YanFa312@126.COM"]
+    assert row.received_at == NOW
+    assert row.size == len(raw)
+
+
+def test_a_stranger_address_is_refused_at_rcpt_and_nothing_is_kept(server: Running, engine: Engine) -> None:
+    with server.client() as client, pytest.raises(smtplib.SMTPRecipientsRefused) as refusal:
+        client.sendmail(SENDER[1], ["someone@gmail.com"], proposal_mail())
+    code, reply = refusal.value.recipients["someone@gmail.com"]
+    assert code == 550
+    text = reply.decode("utf-8")
+    assert text.startswith("5.1.1 <someone@gmail.com>")
+    assert "本邮箱不受理该地址" in text
+    assert stored(engine) == []
+
+
+def test_a_mixed_recipient_list_keeps_only_the_accepted_addresses(server: Running, engine: Engine) -> None:
+    with server.client() as client:
+        refused = client.sendmail(SENDER[1], [MAILBOX, "relay@qq.com", SECOND], proposal_mail())
+    assert list(refused) == ["relay@qq.com"]
+    assert refused["relay@qq.com"][0] == 550
+    [row] = stored(engine)
+    assert row.envelope_to == [MAILBOX, SECOND]
+    assert row.mailbox == MAILBOX
+
+
+def test_a_bounce_with_the_null_sender_is_kept(server: Running, engine: Engine) -> None:
+    with server.client() as client:
+        client.sendmail("", [MAILBOX], b"From: MAILER-DAEMON@126.com\r\nSubject: Undelivered\r\n\r\nbounce\r\n")
+    [row] = stored(engine)
+    assert row.envelope_from == ""
+
+
+def test_an_overlong_sender_address_is_refused_at_mail(server: Running, engine: Engine) -> None:
+    with server.client() as client, pytest.raises(smtplib.SMTPSenderRefused) as refusal:
+        client.sendmail("a" * 300 + "@" + "b" * 60 + ".com", [MAILBOX], proposal_mail())
+    assert refusal.value.smtp_code == 553
+    assert stored(engine) == []
+
+
+def test_chinese_8bit_content_is_kept_unchanged(server: Running, engine: Engine, blobs: BlobStore) -> None:
+    utf8 = wps_mail(
+        "新职业申报（第二批）", ("李娜", "lina@wps.cn"), [MAILBOX], "请查收附件。", [("建议书.docx", b"PK")]
+    )
+    gbk = wps_mail("鉴定申请", ("王芳", "wangfang@163.com"), [MAILBOX], "申请表见附件。", charset="gbk")
+    with server.client() as client:
+        client.sendmail("李娜@例子.中国", [MAILBOX], utf8, mail_options=["SMTPUTF8", "BODY=8BITMIME"])
+        client.sendmail("wangfang@163.com", [MAILBOX], gbk, mail_options=["BODY=8BITMIME"])
+    first, second = stored(engine)
+    assert blobs.get(first.sha256) == utf8
+    assert "新职业申报（第二批）".encode() in blobs.get(first.sha256)
+    assert first.envelope_from == "李娜@例子.中国"
+    assert blobs.get(second.sha256) == gbk
+
+
+def test_an_oversize_mail_is_refused_with_the_limit_in_words(engine: Engine, blobs: BlobStore, tmp_path: Path) -> None:
+    component = SMTPComponent(make_settings(tmp_path), engine=engine, blobs=blobs, max_size=64 * 1024)
+    big = proposal_mail(subject="超大附件") + (b"X" * 76 + b"\r\n") * 1000
+    small = proposal_mail(subject="压缩后重发")
+    with Running(component) as server, server.client() as client:
+        # A client that declares SIZE is refused at MAIL FROM, before sending anything.
+        with pytest.raises(smtplib.SMTPSenderRefused) as early:
+            client.sendmail(SENDER[1], [MAILBOX], big)
+        assert early.value.smtp_code == 552
+        client.rset()
+        # One that does not is refused at the end of DATA, and the session goes on.
+        client.ehlo()
+        assert client.mail(SENDER[1])[0] == 250
+        assert client.rcpt(MAILBOX)[0] == 250
+        code, reply = client.data(big)
+        assert code == 552
+        assert reply.decode("utf-8") == "5.3.4 Message too large; 邮件超过 64 KB，请压缩附件或分封发送"
+        # A line longer than SMTP allows is refused with a reason too.
+        assert client.mail(SENDER[1])[0] == 250
+        assert client.rcpt(MAILBOX)[0] == 250
+        code, reply = client.data(small + b"Y" * 2000 + b"\r\n")
+        assert (code, reply.decode("utf-8")[:6]) == (500, "5.5.2 ")
+        assert client.sendmail(SENDER[1], [MAILBOX], small) == {}
+    [row] = stored(engine)
+    assert blobs.get(row.sha256) == small
+
+
+class FullDisk(BlobStore):
+    def put(self, data: bytes) -> str:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_full_disk_answers_451_and_keeps_nothing(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    component = SMTPComponent(make_settings(tmp_path), engine=engine, blobs=FullDisk(tmp_path / "blobs"))
+    with (
+        caplog.at_level(logging.ERROR, logger="zhengji.smtp"),
+        Running(component) as server,
+        server.client() as client,
+        pytest.raises(smtplib.SMTPDataError) as failure,
+    ):
+        client.sendmail(SENDER[1], [MAILBOX], proposal_mail())
+    assert failure.value.smtp_code == 451
+    reply = failure.value.smtp_error
+    assert isinstance(reply, bytes)
+    assert reply.decode("utf-8").startswith("4.3.0 ")
+    assert stored(engine) == []
+    assert "No space left on device" in caplog.text
+
+
+def test_a_database_that_cannot_take_the_row_answers_451(tmp_path: Path) -> None:
+    unmigrated = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # no tables: every insert fails
+    try:
+        component = SMTPComponent(make_settings(tmp_path), engine=unmigrated, blobs=BlobStore(tmp_path / "blobs"))
+        with Running(component) as server, server.client() as client:
+            with pytest.raises(smtplib.SMTPDataError) as failure:
+                client.sendmail(SENDER[1], [MAILBOX], proposal_mail())
+            assert failure.value.smtp_code == 451
+            assert client.noop()[0] == 250  # the connection and the server survive the failure
+    finally:
+        unmigrated.dispose()
+
+
+def test_concurrent_senders_are_all_kept_exactly_once(server: Running, engine: Engine, blobs: BlobStore) -> None:
+    def sender(worker: int) -> list[bytes]:
+        mails = [proposal_mail(subject=f"申报 {worker}-{n}", message_id=f"<{worker}.{n}@qq.com>") for n in range(5)]
+        with server.client() as client:
+            for mail in mails:
+                assert client.sendmail(SENDER[1], [MAILBOX], mail) == {}
+        return mails
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        sent = [mail for mails in pool.map(sender, range(20)) for mail in mails]
+    rows = stored(engine)
+    assert len(rows) == 100
+    assert sorted(row.message_id or "" for row in rows) == sorted(
+        f"<{w}.{n}@qq.com>" for w in range(20) for n in range(5)
+    )
+    assert sorted(blobs.get(row.sha256) for row in rows) == sorted(sent)
+
+
+def test_the_component_builds_its_store_from_the_settings_and_stops_with_421(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    setup = make_engine(settings.resolved_database_url)
+    upgrade(setup)
+    raw = proposal_mail()
+    server = Running(SMTPComponent(settings))
+    with server:
+        with server.client() as client:
+            client.sendmail(SENDER[1], [MAILBOX], raw)
+        idle = server.client()
+        try:
+            assert idle.ehlo()[0] == 250
+            server.halt()
+            code, reply = idle.getreply()
+        finally:
+            idle.close()
+    assert code == 421
+    assert "4.3.2" in reply.decode("utf-8")
+    try:
+        [row] = stored(setup)
+    finally:
+        setup.dispose()
+    assert BlobStore(settings.blob_dir).get(row.sha256) == raw
+
+
+def test_a_busy_port_fails_with_a_clear_message(server: Running, engine: Engine, tmp_path: Path) -> None:
+    taken = make_settings(tmp_path, smtp_listen=HostPort("127.0.0.1", server.port))
+    with (
+        pytest.raises(OSError, match=r"邮件接收服务未能在 127\.0\.0\.1:"),
+        Running(SMTPComponent(taken, engine=engine)),
+    ):
+        pass

@@ -1,0 +1,266 @@
+"""The built-in inbound SMTP server: it takes mail for our mailboxes, keeps it, and only then says ``250``.
+
+It stores and enqueues, nothing more: parsing and replying happen in the pipeline, so that a slow parser never
+holds a sender's connection open and a crash mid-parse never loses a mail that was already acknowledged. Every
+refusal says in English (for the sending server's log) and in Chinese (for the applicant who reads the bounce)
+what went wrong and whether sending again will help: ``5xx`` is final, ``4xx`` asks the sender to retry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import weakref
+from collections.abc import Iterable
+from concurrent.futures import Executor, ThreadPoolExecutor
+from datetime import datetime
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy.engine import Engine
+
+from zhengji import clock
+from zhengji.mailbox.intake import Receipt, keep
+from zhengji.settings import Settings
+from zhengji.storage.blobs import BlobStore
+from zhengji.storage.db import make_engine
+from zhengji.storage.models import MessageSource
+
+log = logging.getLogger("zhengji.smtp")
+
+DEFAULT_MAX_SIZE = 50 * 1024 * 1024
+"""50 MB: a submission is a few Word/PDF forms and scans; base64 adds a third, and NetEase sends up to 50 MB."""
+
+DEFAULT_WORKERS = 8
+"""Threads that store mail: fsync waits on the disk, not the CPU, so several overlap even on two cores."""
+
+MAX_ADDRESS = 320
+STORE_FAILED = "451 4.3.0 Temporary storage failure, please retry later; 暂时无法保存邮件，请稍后重新发送"
+SHUTTING_DOWN = "421 4.3.2 Service shutting down, please retry later; 服务正在停止，请稍后重新发送"
+LINE_TOO_LONG = "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6); 邮件中有过长的行，请将内容作为附件发送"
+_ACCEPTED = "250 2.0.0 OK: message stored; 邮件已收到"
+
+
+def describe_size(limit: int) -> str:
+    """A size the way an applicant reads it on a bounce: ``50 MB``, ``1.5 MB`` or ``100 KB``."""
+    if limit >= 1024 * 1024:
+        return f"{round(limit / (1024 * 1024), 1):g} MB"
+    return f"{max(1, round(limit / 1024)):g} KB"
+
+
+def too_large_reply(limit: int) -> str:
+    return f"552 5.3.4 Message too large; 邮件超过 {describe_size(limit)}，请压缩附件或分封发送"
+
+
+def no_such_mailbox_reply(address: str) -> str:
+    return f"550 5.1.1 <{address}>: 本邮箱不受理该地址 (no such mailbox here)"
+
+
+class IntakeHandler:
+    """aiosmtpd hooks: refuse strangers at ``RCPT``, keep the mail at ``DATA``, answer ``250`` only once it is kept.
+
+    ``keep`` fsyncs a file and commits a row, which blocks; it runs on ``executor`` (the loop's default one when
+    None) so that the event loop goes on talking to every other sender meanwhile.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        blobs: BlobStore,
+        mailboxes: Iterable[str],
+        *,
+        max_size: int = DEFAULT_MAX_SIZE,
+        fixed_now: datetime | None = None,
+        executor: Executor | None = None,
+    ) -> None:
+        self.engine = engine
+        self.blobs = blobs
+        self.mailboxes = {address.strip().lower() for address in mailboxes}
+        if not self.mailboxes:
+            raise ValueError("no mailbox to receive mail for")
+        if max_size <= 0:
+            raise ValueError(f"max_size must be positive, not {max_size}")
+        self.max_size = max_size
+        self.fixed_now = fixed_now
+        self.executor = executor
+        self._storing: set[asyncio.Future[Any]] = set()
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
+    ) -> str:
+        # The column holds 320 characters (RFC 5321 allows 256); refusing here beats a 451 the sender retries forever.
+        if len(address) > MAX_ADDRESS:
+            return "553 5.1.7 Sender address too long; 发件地址过长"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 OK"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
+    ) -> str:
+        # No relay: only our own addresses, compared without case as every mail provider does.
+        if address.lower() not in self.mailboxes:
+            log.info("refused recipient %s from %s", address, session.peer)
+            return no_such_mailbox_reply(address)
+        if address.lower() not in (known.lower() for known in envelope.rcpt_tos):
+            envelope.rcpt_tos.append(address)
+            envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        raw = envelope.original_content
+        if raw is None:  # aiosmtpd always sets it before this hook; a guard, not a path
+            return STORE_FAILED
+        if len(raw) > self.max_size:  # aiosmtpd counts the wire bytes; a last word on the stored ones
+            return too_large_reply(self.max_size)
+        mail_from = envelope.mail_from or ""
+        receipt = Receipt(
+            source=MessageSource.smtp,
+            mailbox=envelope.rcpt_tos[0].lower(),
+            received_at=clock.now(self.fixed_now),
+            envelope_from="" if mail_from == "<>" else mail_from,  # "" is the null sender of a bounce
+            envelope_to=list(envelope.rcpt_tos),
+        )
+        loop = asyncio.get_running_loop()
+        storing = loop.run_in_executor(self.executor, keep, self.engine, self.blobs, bytes(raw), receipt)
+        self._storing.add(storing)
+        storing.add_done_callback(self._stored)
+        try:
+            row = await asyncio.shield(storing)
+        except Exception:
+            log.exception("could not store a mail from %s for %s", mail_from, ", ".join(envelope.rcpt_tos))
+            return STORE_FAILED
+        log.info("stored mail %s (%d bytes) from %s for %s", row.id, row.size, mail_from, receipt.mailbox)
+        return _ACCEPTED
+
+    def _stored(self, storing: asyncio.Future[Any]) -> None:
+        self._storing.discard(storing)
+        if not storing.cancelled():
+            storing.exception()  # retrieved here too, for the sender who hung up while we stored
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait until the mails being stored are stored (or ``timeout`` passes); True when none is left."""
+        pending = set(self._storing)
+        if pending:
+            await asyncio.wait(pending, timeout=timeout)
+        return not self._storing
+
+
+class IntakeSMTP(SMTP):
+    """aiosmtpd's server, with its size refusals worded for people and live sessions tracked for shutdown.
+
+    aiosmtpd writes the size refusals itself (at ``MAIL FROM … SIZE=``, at the end of an oversize ``DATA``, and
+    for a line over 1,000 bytes) in words no applicant understands; rewriting them on their way out keeps
+    aiosmtpd's own bounded reading of the data, which discards an oversize message as it arrives instead of
+    holding it in memory.
+    """
+
+    def __init__(self, handler: IntakeHandler, sessions: weakref.WeakSet[IntakeSMTP], **options: Any) -> None:
+        super().__init__(handler, data_size_limit=handler.max_size, enable_SMTPUTF8=True, **options)
+        self._too_large = too_large_reply(handler.max_size)
+        self._sessions = sessions
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self._sessions.add(self)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self._sessions.discard(self)
+        super().connection_lost(error)
+
+    async def push(self, status: Any) -> None:
+        if isinstance(status, str) and status.startswith("552 Error:"):
+            status = self._too_large
+        elif isinstance(status, str) and status.startswith("500 Line too long"):
+            status = LINE_TOO_LONG
+        await super().push(status)
+
+    def say_goodbye(self) -> None:
+        """Tell the client we are stopping and close; the sender's server will try again later."""
+        transport = self.transport
+        if transport is not None and not transport.is_closing():
+            assert isinstance(transport, asyncio.WriteTransport)
+            transport.write(SHUTTING_DOWN.encode() + b"\r\n")
+            transport.close()
+
+
+class SMTPComponent:
+    """The SMTP server as a part of ``zhengji serve``: listens on ``ZHENGJI_SMTP_LISTEN`` until told to stop.
+
+    On stop it closes the listening socket, lets the mails being stored finish (so that each sender who is about
+    to hear ``250`` hears it), then says ``421`` to the connections that are left and closes them.
+    """
+
+    name = "smtp"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        blobs: BlobStore | None = None,
+        max_size: int = DEFAULT_MAX_SIZE,
+        workers: int = DEFAULT_WORKERS,
+        grace: float = 1.0,
+    ) -> None:
+        if settings.smtp_listen is None:
+            raise ValueError("ZHENGJI_SMTP_LISTEN is not set")
+        self.listen = settings.smtp_listen
+        self._own_engine = engine is None
+        self.engine = engine if engine is not None else make_engine(settings.resolved_database_url)
+        self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smtp-keep")
+        self.handler = IntakeHandler(
+            self.engine,
+            blobs if blobs is not None else BlobStore(settings.blob_dir),
+            settings.mailboxes,
+            max_size=max_size,
+            fixed_now=settings.now,
+            executor=self.executor,
+        )
+        self.grace = grace
+        self.hostname = socket.gethostname()  # once: aiosmtpd would look the FQDN up in DNS on every connection
+        self.address: tuple[str, int] | None = None  # where it listens once started (the real port for port 0)
+        self.started = asyncio.Event()
+        self._sessions: weakref.WeakSet[IntakeSMTP] = weakref.WeakSet()
+
+    def _protocol(self) -> IntakeSMTP:
+        return IntakeSMTP(
+            self.handler,
+            self._sessions,
+            hostname=self.hostname,
+            ident="zhengji ESMTP",
+            timeout=300,
+            loop=asyncio.get_running_loop(),
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            server = await loop.create_server(self._protocol, host=self.listen.host, port=self.listen.port)
+        except OSError as error:
+            self._close()
+            raise OSError(f"邮件接收服务未能在 {self.listen} 启动（端口可能已被占用）：{error}") from error
+        sockname = server.sockets[0].getsockname()
+        self.address = (str(sockname[0]), int(sockname[1]))
+        log.info("SMTP server listening on %s for %s", self.listen, ", ".join(sorted(self.handler.mailboxes)))
+        self.started.set()
+        try:
+            await stop.wait()
+        finally:
+            server.close()
+            if not await self.handler.drain(self.grace):
+                log.warning("stopping while a mail is still being stored; its sender will retry")
+            for session in list(self._sessions):
+                session.say_goodbye()
+            try:
+                await asyncio.wait_for(server.wait_closed(), timeout=self.grace)
+            except TimeoutError:
+                log.warning("SMTP connections still open at shutdown")
+            self._close()
+            log.info("SMTP server stopped")
+
+    def _close(self) -> None:
+        self.executor.shutdown(wait=False)
+        if self._own_engine:
+            self.engine.dispose()
