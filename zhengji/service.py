@@ -73,6 +73,10 @@ def build_components(settings: Settings) -> list[Component]:
     components: list[Component] = [WebComponent(settings), PipelineComponent(engine, settings)]
     if settings.smtp_listen is not None:
         components.append(SMTPComponent(settings, engine=engine))
+    if settings.imap_url is not None:
+        from zhengji.mailbox.imap_watcher import IMAPComponent
+
+        components.append(IMAPComponent(settings, engine=engine))
     return components
 
 

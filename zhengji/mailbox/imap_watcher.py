@@ -1,0 +1,595 @@
+"""The IMAP watcher: every mail that reaches a watched folder (such as yanfa312@126.com's INBOX) is kept once.
+
+Where it stands is the database itself: the highest ``imap_uid`` kept for the folder under its current
+UIDVALIDITY. Because each mail is kept (blob fsynced, row committed) before the next one is fetched, and in UID
+order, that number is exact after any crash, so a restart neither misses nor repeats a mail. When the server
+gives the folder a new UIDVALIDITY (it was recreated, or the account moved), UIDs mean nothing any more and the
+watcher reads the folder again from the start; a mail whose Message-ID or content hash is already stored for
+this folder is then skipped, so that nothing is kept twice.
+
+NetEase (126.com, 163.com) refuses ``SELECT`` with "Unsafe Login" until the client names itself with an RFC 2971
+``ID`` command, so the watcher logs in without selecting, sends ``ID``, then selects. It waits with IDLE (RFC
+2177) and falls back to polling where the server lacks it, reconnects with backoff when the connection drops,
+and never deletes or expunges anything: it only adds a flag once the pipeline has processed a mail.
+
+imaplib is blocking, so the watcher runs in a thread; :class:`IMAPComponent` is its face in ``zhengji serve``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import imaplib
+import logging
+import re
+import select
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+
+from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
+from imap_tools.errors import ImapToolsError
+from sqlalchemy import func, or_
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session, col
+from sqlmodel import select as sql_select
+
+from zhengji import __version__
+from zhengji.mailbox.intake import Receipt, keep, message_id_of
+from zhengji.settings import ServerURL, Settings
+from zhengji.storage.blobs import BlobStore
+from zhengji.storage.db import make_engine
+from zhengji.storage.models import Message, MessageSource
+
+log = logging.getLogger("zhengji.imap")
+
+# imaplib only sends commands it knows; RFC 2971 ID is valid in every state.
+imaplib.Commands.setdefault("ID", ("NONAUTH", "AUTH", "SELECTED"))
+
+CLIENT_ID = f'("name" "zhengji" "version" "{__version__}" "vendor" "zhengji")'
+DEFAULT_FLAG = "$Zhengji"
+# Bodies fetched in one command stay under this many bytes, so that a folder full of large attachments is read
+# in several round trips instead of held in memory at once.
+FETCH_BYTES = 16 * 1024 * 1024
+HEADER_BATCH = 200
+IMAP_ERRORS: tuple[type[BaseException], ...] = (imaplib.IMAP4.error, OSError, ImapToolsError, EOFError)
+
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+_INTERNALDATE = re.compile(
+    rb'INTERNALDATE "\s?(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})"'
+)
+_UID = re.compile(rb"\bUID (\d+)")
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
+_RECORD_START = re.compile(rb"^\d+ \(")
+
+
+class IMAPProtocolError(RuntimeError):
+    """The server answered something the watcher cannot use (no UIDVALIDITY, a FETCH without its UID)."""
+
+
+@dataclass(frozen=True)
+class IMAPAccount:
+    """The watched account and folder, as ``ZHENGJI_IMAP_URL`` gives them (the password is the 授权码)."""
+
+    host: str
+    port: int
+    username: str
+    password: str
+    folder: str = "INBOX"
+    tls: bool = True
+    starttls: bool = False
+
+    @classmethod
+    def from_url(cls, url: ServerURL) -> IMAPAccount:
+        if not url.username or url.password is None:
+            raise ValueError("the IMAP URL has no user name or authorisation code")
+        return cls(
+            host=url.host,
+            port=url.port,
+            username=url.username,
+            password=url.password.get_secret_value(),
+            folder=url.path or "INBOX",
+            tls=url.uses_tls,
+            starttls=url.starttls,
+        )
+
+    @property
+    def mailbox(self) -> str:
+        """The name the ``messages`` rows carry: the account and the folder, e.g. ``yanfa312@126.com/INBOX``."""
+        return f"{self.username}/{self.folder}"
+
+
+@dataclass(frozen=True)
+class _Envelope:
+    """What a cheap first FETCH tells about a mail before its body is read."""
+
+    uid: int
+    size: int
+    message_id: str | None
+
+
+@dataclass(frozen=True)
+class FetchedMail:
+    uid: int
+    received_at: datetime
+    raw: bytes
+
+
+def parse_internaldate(text: bytes) -> datetime | None:
+    """INTERNALDATE as an aware UTC datetime; parsed by hand because ``%b`` in strptime follows the locale."""
+    match = _INTERNALDATE.search(text)
+    if match is None:
+        return None
+    day, month, year, hour, minute, second, sign, off_h, off_m = (part.decode() for part in match.groups())
+    offset = timedelta(hours=int(off_h), minutes=int(off_m)) * (-1 if sign == "-" else 1)
+    local = datetime(int(year), _MONTHS[month.title()], int(day), int(hour), int(minute), int(second))
+    return local.replace(tzinfo=timezone(offset)).astimezone(UTC)
+
+
+def _fetch_records(data: list[object]) -> Iterator[tuple[bytes, bytes | None]]:
+    """Group imaplib's FETCH answer into (metadata, literal) per mail.
+
+    imaplib hands back ``(b'1 (UID 5 INTERNALDATE ... BODY[] {n}', literal)`` tuples followed by the rest of the
+    line (``b')'``, or ``b' UID 5)'`` when the server put UID after the body); unsolicited FETCH answers (flag
+    changes by another client) arrive as plain lines and carry no literal.
+    """
+    meta: bytes | None = None
+    literal: bytes | None = None
+    for item in data:
+        if isinstance(item, tuple):
+            head, body = bytes(item[0]), bytes(item[1])
+            if meta is None or _RECORD_START.match(head):
+                if meta is not None:
+                    yield meta, literal
+                meta = head
+            else:  # a second literal of the same mail
+                meta += head
+            literal = body
+        elif isinstance(item, bytes):
+            if _RECORD_START.match(item):
+                if meta is not None:
+                    yield meta, literal
+                meta, literal = item, None
+            elif meta is not None:
+                meta += item
+    if meta is not None:
+        yield meta, literal
+
+
+def _uid_of(meta: bytes) -> int | None:
+    match = _UID.search(meta)
+    return int(match.group(1)) if match else None
+
+
+class IMAPWatcher:
+    """Keeps every mail of one IMAP folder, in UID order, exactly once; see the module docstring."""
+
+    def __init__(
+        self,
+        account: IMAPAccount,
+        engine: Engine,
+        blobs: BlobStore,
+        *,
+        use_idle: bool = True,
+        poll_interval: float = 60.0,
+        idle_refresh: float = 300.0,
+        tick: float = 1.0,
+        timeout: float = 30.0,
+        backoff: float = 1.0,
+        max_backoff: float = 300.0,
+        processed_flag: str = DEFAULT_FLAG,
+        client_id: str = CLIENT_ID,
+    ) -> None:
+        self.account = account
+        self.engine = engine
+        self.blobs = blobs
+        self.use_idle = use_idle
+        self.poll_interval = poll_interval
+        # RFC 2177 asks to renew IDLE within 29 minutes; renewing sooner also notices a connection that a NAT
+        # box dropped without telling either side.
+        self.idle_refresh = idle_refresh
+        self.tick = tick
+        self.timeout = timeout
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.processed_flag = processed_flag
+        self.client_id = client_id
+        self.connected = threading.Event()  # set while a session is logged in and watching
+        self._current: BaseMailBox | None = None
+        self._lock = threading.Lock()
+
+    # -- connection ---------------------------------------------------------------------------------------
+
+    def _mailbox_client(self) -> BaseMailBox:
+        account = self.account
+        if account.tls:
+            return MailBox(account.host, account.port, timeout=self.timeout)
+        if account.starttls:
+            return MailBoxStartTls(account.host, account.port, timeout=self.timeout)
+        return MailBoxUnencrypted(account.host, account.port, timeout=self.timeout)
+
+    def open(self) -> tuple[BaseMailBox, int]:
+        """Log in, send ``ID``, select the folder; returns the session and the folder's UIDVALIDITY."""
+        mailbox = self._mailbox_client()
+        with self._lock:
+            self._current = mailbox
+        try:
+            mailbox.login(self.account.username, self.account.password, initial_folder=None)
+            self._send_id(mailbox)
+            mailbox.folder.set(self.account.folder)
+            uidvalidity = self._uidvalidity(mailbox)
+        except BaseException:
+            self._close(mailbox, graceful=False)
+            raise
+        return mailbox, uidvalidity
+
+    def _send_id(self, mailbox: BaseMailBox) -> None:
+        try:
+            typ, data = mailbox.client._simple_command("ID", self.client_id)
+        except imaplib.IMAP4.abort:
+            raise
+        except imaplib.IMAP4.error as error:  # BAD from a server without RFC 2971: not needed there
+            log.info("server did not take the ID command: %s", error)
+            return
+        if typ != "OK":
+            log.info("server did not take the ID command: %s %r", typ, data)
+
+    def _uidvalidity(self, mailbox: BaseMailBox) -> int:
+        values = mailbox.client.untagged_responses.get("UIDVALIDITY")
+        if values and isinstance(values[-1], bytes):
+            return int(values[-1])
+        status = mailbox.folder.status(self.account.folder, ["UIDVALIDITY"])
+        if "UIDVALIDITY" not in status:
+            raise IMAPProtocolError(f"the server gave no UIDVALIDITY for {self.account.folder!r}")
+        return int(status["UIDVALIDITY"])
+
+    def _capabilities(self, mailbox: BaseMailBox) -> set[str]:
+        # The greeting's list may predate login; ask again now that the session is authenticated.
+        typ, data = mailbox.client.capability()
+        if typ == "OK" and data and isinstance(data[0], bytes):
+            return {word.upper() for word in data[0].decode(errors="replace").split()}
+        return {str(word).upper() for word in mailbox.client.capabilities}
+
+    def _close(self, mailbox: BaseMailBox, *, graceful: bool = True) -> None:
+        """LOGOUT after a clean session; after a failure just drop the socket, whose state is unknown (a LOGOUT
+        sent while the server still thinks we idle would wait for the full timeout)."""
+        with self._lock:
+            if self._current is mailbox:
+                self._current = None
+        if graceful:
+            try:
+                mailbox.client.logout()
+                return
+            except Exception:  # the connection is often already gone; closing is best effort
+                pass
+        with contextlib.suppress(Exception):
+            mailbox.client.shutdown()
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[tuple[BaseMailBox, int]]:
+        """An open session (see :meth:`open`) and the folder's UIDVALIDITY, closed afterwards."""
+        mailbox, uidvalidity = self.open()
+        try:
+            yield mailbox, uidvalidity
+        except BaseException:
+            self._close(mailbox, graceful=False)
+            raise
+        self._close(mailbox)
+
+    def interrupt(self) -> None:
+        """Cut the current connection from another thread, so that a blocked read ends at once."""
+        with self._lock:
+            mailbox = self._current
+        if mailbox is None:
+            return
+        with contextlib.suppress(OSError):
+            mailbox.client.sock.shutdown(socket.SHUT_RDWR)
+
+    # -- where we stand --------------------------------------------------------------------------------------
+
+    def last_uid(self, uidvalidity: int) -> int:
+        """The highest UID kept for this folder under ``uidvalidity`` (0 when none)."""
+        with Session(self.engine) as session:
+            found = session.exec(
+                sql_select(func.max(Message.imap_uid)).where(
+                    Message.mailbox == self.account.mailbox, Message.imap_uidvalidity == uidvalidity
+                )
+            ).one()
+        return int(found or 0)
+
+    def _already_stored(self, *, sha256: str | None = None, message_id: str | None = None) -> bool:
+        """Whether this folder already has a mail with this content hash or Message-ID, under any UIDVALIDITY."""
+        conditions: list[ColumnElement[bool]] = []
+        if sha256:
+            conditions.append(col(Message.sha256) == sha256)
+        if message_id:
+            conditions.append(col(Message.message_id) == message_id)
+        if not conditions:
+            return False
+        with Session(self.engine) as session:
+            found = session.exec(
+                sql_select(Message.id).where(Message.mailbox == self.account.mailbox, or_(*conditions)).limit(1)
+            ).first()
+        return found is not None
+
+    # -- reading the folder ---------------------------------------------------------------------------------
+
+    def catch_up(self, mailbox: BaseMailBox, uidvalidity: int, after: int) -> int:
+        """Keep every mail with a UID above ``after``, in UID order; returns the new position."""
+        mailbox.client.noop()  # lets servers that only report new mail at a command boundary show it
+        self._check_uidvalidity(mailbox, uidvalidity)
+        found = mailbox.uids(f"UID {after + 1}:*", charset=None)
+        # "n:*" always matches the highest mail, even when it is below n.
+        uids = sorted(uid for uid in (int(text) for text in found) if uid > after)
+        for start in range(0, len(uids), HEADER_BATCH):
+            after = self._keep_batch(mailbox, uidvalidity, uids[start : start + HEADER_BATCH], after)
+        return after
+
+    @staticmethod
+    def _check_uidvalidity(mailbox: BaseMailBox, uidvalidity: int) -> None:
+        """Stop the session when the server announces a new UIDVALIDITY for the selected folder (RFC 3501 2.3.1.1).
+
+        imaplib also piles up every untagged answer (EXISTS, RECENT, FETCH) that no command asked for; they are
+        dropped here, between commands, so that a session of several months does not grow without end.
+        """
+        responses = mailbox.client.untagged_responses
+        announced = [value for value in responses.get("UIDVALIDITY", []) if isinstance(value, bytes)]
+        responses.clear()
+        if any(int(value) != uidvalidity for value in announced):
+            raise IMAPProtocolError(f"the folder's UIDVALIDITY changed from {uidvalidity} to {announced[-1]!r}")
+
+    def _keep_batch(self, mailbox: BaseMailBox, uidvalidity: int, uids: list[int], after: int) -> int:
+        for group in self._by_size(self._envelopes(mailbox, uids)):
+            # A Message-ID already stored means the body need not even be downloaded.
+            wanted = [e for e in group if not self._already_stored(message_id=e.message_id)]
+            bodies = {mail.uid: mail for mail in self._fetch_bodies(mailbox, wanted)}
+            for envelope in group:
+                mail = bodies.get(envelope.uid)
+                if mail is not None:
+                    self._keep(mail, uidvalidity)
+                elif envelope in wanted:
+                    log.warning("UID %d of %s vanished before it was read", envelope.uid, self.account.mailbox)
+                else:
+                    log.info("UID %d of %s: Message-ID already stored; skipped", envelope.uid, self.account.mailbox)
+                after = max(after, envelope.uid)
+        # A UID that the SEARCH found but the FETCH did not was expunged meanwhile by another client.
+        return max([after, *uids])
+
+    def _envelopes(self, mailbox: BaseMailBox, uids: list[int]) -> list[_Envelope]:
+        if not uids:
+            return []
+        typ, data = mailbox.client.uid(
+            "FETCH", ",".join(map(str, uids)), "(UID RFC822.SIZE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])"
+        )
+        if typ != "OK":
+            raise IMAPProtocolError(f"FETCH of headers failed: {data!r}")
+        envelopes: dict[int, _Envelope] = {}
+        for meta, literal in _fetch_records(list(data)):
+            uid = _uid_of(meta)
+            if uid is None or uid not in uids:
+                continue
+            size = _SIZE.search(meta)
+            envelopes[uid] = _Envelope(uid, int(size.group(1)) if size else 0, message_id_of(literal or b""))
+        return [envelopes[uid] for uid in sorted(envelopes)]
+
+    @staticmethod
+    def _by_size(envelopes: list[_Envelope]) -> Iterator[list[_Envelope]]:
+        group: list[_Envelope] = []
+        total = 0
+        for envelope in envelopes:
+            if group and total + envelope.size > FETCH_BYTES:
+                yield group
+                group, total = [], 0
+            group.append(envelope)
+            total += envelope.size
+        if group:
+            yield group
+
+    def _fetch_bodies(self, mailbox: BaseMailBox, envelopes: list[_Envelope]) -> list[FetchedMail]:
+        # BODY.PEEK[] is the message exactly as the server holds it, and does not set \Seen.
+        if not envelopes:
+            return []
+        wanted = {e.uid for e in envelopes}
+        typ, data = mailbox.client.uid(
+            "FETCH", ",".join(str(e.uid) for e in envelopes), "(UID INTERNALDATE BODY.PEEK[])"
+        )
+        if typ != "OK":
+            raise IMAPProtocolError(f"FETCH failed: {data!r}")
+        mails = []
+        for meta, literal in _fetch_records(list(data)):
+            uid = _uid_of(meta)
+            if uid is None or uid not in wanted or literal is None:
+                continue
+            received = parse_internaldate(meta) or datetime.now(UTC)
+            mails.append(FetchedMail(uid, received, literal))
+        return sorted(mails, key=lambda mail: mail.uid)
+
+    def _keep(self, mail: FetchedMail, uidvalidity: int) -> Message | None:
+        digest = hashlib.sha256(mail.raw).hexdigest()
+        if self._already_stored(sha256=digest, message_id=message_id_of(mail.raw)):
+            log.info("UID %d of %s is already stored; skipped", mail.uid, self.account.mailbox)
+            return None
+        receipt = Receipt(
+            source=MessageSource.imap,
+            mailbox=self.account.mailbox,
+            received_at=mail.received_at,
+            imap_uidvalidity=uidvalidity,
+            imap_uid=mail.uid,
+        )
+        row = keep(self.engine, self.blobs, mail.raw, receipt)
+        log.info("kept UID %d of %s as message %s", mail.uid, self.account.mailbox, row.id)
+        return row
+
+    # -- waiting -------------------------------------------------------------------------------------------
+
+    def _wait_idle(self, mailbox: BaseMailBox, stop: threading.Event) -> None:
+        """IDLE until the server says anything, the refresh time passes, or ``stop`` is set."""
+        client = mailbox.client
+        mailbox.idle.start()
+        deadline = time.monotonic() + self.idle_refresh
+        while not stop.is_set() and time.monotonic() < deadline:
+            if self._readable(client, self.tick):
+                # Any untagged line (EXISTS, RECENT, a keep-alive "OK Still here") ends the wait: a catch-up is
+                # one cheap SEARCH, and deciding which lines matter is not worth a missed mail.
+                line = client._get_line()
+                log.debug("IDLE: %r", line)
+                if line.startswith((b"* NO", b"* BAD", b"* BYE")):
+                    # Dovecot answers so when the folder was deleted under us; idling on would spin. A new
+                    # session selects the folder afresh and sees its new UIDVALIDITY.
+                    raise IMAPProtocolError(f"the server interrupted IDLE: {line.decode(errors='replace')}")
+                break
+        mailbox.idle.stop()
+
+    @staticmethod
+    def _readable(client: imaplib.IMAP4, timeout: float) -> bool:
+        sock = client.sock
+        # A line may already sit in imaplib's buffer (or the TLS layer's), where select() cannot see it.
+        if getattr(sock, "pending", lambda: 0)():
+            return True
+        old = sock.gettimeout()
+        sock.settimeout(0)
+        try:
+            buffered = client.file.peek(1)  # type: ignore[union-attr]
+        except (BlockingIOError, OSError):
+            buffered = b""
+        finally:
+            sock.settimeout(old)
+        if buffered:
+            return True
+        ready, _, _ = select.select([sock], [], [], timeout)
+        return bool(ready)
+
+    def _wait_poll(self, stop: threading.Event) -> None:
+        stop.wait(self.poll_interval)
+
+    # -- the loop --------------------------------------------------------------------------------------------
+
+    def session(self, stop: threading.Event) -> None:
+        """One connection: catch up, then wait for news and catch up again, until ``stop`` or an error."""
+        with self.connection() as (mailbox, uidvalidity):
+            try:
+                idle = self.use_idle and "IDLE" in self._capabilities(mailbox)
+                after = self.last_uid(uidvalidity)
+                log.info(
+                    "watching %s (UIDVALIDITY %d, after UID %d, %s)",
+                    self.account.mailbox,
+                    uidvalidity,
+                    after,
+                    "IDLE" if idle else f"polling every {self.poll_interval:g} s",
+                )
+                after = self.catch_up(mailbox, uidvalidity, after)
+                self.connected.set()
+                while not stop.is_set():
+                    if idle:
+                        self._wait_idle(mailbox, stop)
+                    else:
+                        self._wait_poll(stop)
+                    if not stop.is_set():
+                        after = self.catch_up(mailbox, uidvalidity, after)
+            finally:
+                self.connected.clear()
+
+    def run(self, stop: threading.Event) -> None:
+        """Watch until ``stop`` is set, reconnecting after failures with a growing pause (never giving up)."""
+        delay = self.backoff
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                self.session(stop)
+            except Exception as error:
+                if stop.is_set():
+                    break
+                if time.monotonic() - started > 60:
+                    delay = self.backoff  # the session had been working; this is a fresh failure
+                if isinstance(error, (*IMAP_ERRORS, IMAPProtocolError, SQLAlchemyError)):
+                    log.warning("IMAP %s: %s; reconnecting in %.1f s", self.account.mailbox, error, delay)
+                else:  # a bug, not the network: say where, and keep watching rather than lose the inbox
+                    log.exception("IMAP %s failed; reconnecting in %.1f s", self.account.mailbox, delay)
+                stop.wait(delay)
+                delay = min(delay * 2, self.max_backoff)
+            else:
+                delay = self.backoff
+
+    def sync(self) -> int:
+        """Connect once, keep whatever is new, and disconnect; returns the position reached (the last UID)."""
+        with self.connection() as (mailbox, uidvalidity):
+            return self.catch_up(mailbox, uidvalidity, self.last_uid(uidvalidity))
+
+    # -- after processing ------------------------------------------------------------------------------------
+
+    def mark_processed(self, uid: int, uidvalidity: int) -> bool:
+        """Add the configured flag to one mail once the pipeline has processed every attachment of it.
+
+        Uses its own short connection (the watcher's is busy idling, and imaplib is not thread-safe). Returns
+        False, and flags nothing, when the folder's UIDVALIDITY is no longer the one the mail was kept under:
+        the UID would then name another mail. ``UID STORE`` is sent directly because imap-tools' ``flag()``
+        expunges afterwards, and zhengji never removes mail from the account.
+        """
+        with self.connection() as (mailbox, current):
+            if current != uidvalidity:
+                log.warning(
+                    "UIDVALIDITY of %s changed (%d → %d); UID %d not flagged", self.account.mailbox, uidvalidity,
+                    current, uid,
+                )  # fmt: skip
+                return False
+            typ, data = mailbox.client.uid("STORE", str(uid), "+FLAGS.SILENT", f"({self.processed_flag})")
+            if typ != "OK":
+                raise IMAPProtocolError(f"STORE failed: {data!r}")
+            return True
+
+
+class IMAPComponent:
+    """The IMAP watcher as a part of ``zhengji serve``: a thread that stops within a few seconds of ``stop``."""
+
+    name = "imap"
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        engine: Engine | None = None,
+        blobs: BlobStore | None = None,
+        grace: float = 5.0,
+        **watcher_options: object,
+    ) -> None:
+        if settings.imap_url is None:
+            raise ValueError("ZHENGJI_IMAP_URL is not set")
+        self._own_engine = engine is None
+        self.engine = engine if engine is not None else make_engine(settings.resolved_database_url)
+        self.watcher = IMAPWatcher(
+            IMAPAccount.from_url(settings.imap_url),
+            self.engine,
+            blobs if blobs is not None else BlobStore(settings.blob_dir),
+            **watcher_options,  # type: ignore[arg-type]
+        )
+        self.grace = grace
+
+    async def run(self, stop: asyncio.Event) -> None:
+        halt = threading.Event()
+        watching = asyncio.create_task(asyncio.to_thread(self.watcher.run, halt))
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            await asyncio.wait({watching, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            halt.set()
+            stopping.cancel()
+            try:
+                await asyncio.wait_for(asyncio.shield(watching), timeout=self.grace)
+            except TimeoutError:
+                self.watcher.interrupt()  # blocked in a read or a connect: cut it short
+                await watching
+            finally:
+                if self._own_engine:
+                    self.engine.dispose()
+        log.info("IMAP watcher stopped")
