@@ -308,3 +308,31 @@ def test_fetch_answers_are_grouped_per_mail_whatever_the_item_order() -> None:
         (b"xyz", datetime(2025, 6, 21, 11, tzinfo=UTC)),
     ]
     assert b"UID 9" in records[2][0]
+
+
+def test_only_mails_the_pipeline_finished_are_flagged(
+    dovecot: ThrowawayDovecot, engine: Engine, tmp_path: Path
+) -> None:
+    from zhengji.mailbox.pipeline import Pipeline
+    from zhengji.settings import load_settings
+
+    for number in (1, 2, 3):
+        dovecot.append(mail(number, extra="Date: Sat, 21 Jun 2025 10:00:00 +0800\r\n"))
+    watcher = watcher_for(dovecot, engine, tmp_path)
+    watcher.sync()
+    settings = load_settings(data_dir=tmp_path, database_url=engine.url.render_as_string(hide_password=False))
+    pipeline = Pipeline(engine, settings)
+    # Finish two of the three mails (check, then reply); the third is still waiting.
+    for _ in range(4):
+        assert pipeline.run_once()
+    with watcher.connection() as (client, uidvalidity):
+        assert watcher.flag_finished(client, uidvalidity) == 2
+        assert watcher.flag_finished(client, uidvalidity) == 0
+    flagged = [uid for uid in (1, 2, 3) if "$Zhengji" in dovecot.flags(uid)]
+    assert len(flagged) == 2
+    assert dovecot.count() == 3
+    while pipeline.run_once():
+        pass
+    with watcher.connection() as (client, uidvalidity):
+        assert watcher.flag_finished(client, uidvalidity) == 1
+    assert all("$Zhengji" in dovecot.flags(uid) for uid in (1, 2, 3))

@@ -45,7 +45,7 @@ from zhengji.mailbox.intake import Receipt, keep, message_id_of
 from zhengji.settings import ServerURL, Settings
 from zhengji.storage.blobs import BlobStore
 from zhengji.storage.db import make_engine
-from zhengji.storage.models import Message, MessageSource
+from zhengji.storage.models import Message, MessageSource, MessageState
 
 log = logging.getLogger("zhengji.imap")
 
@@ -489,6 +489,7 @@ class IMAPWatcher:
                     "IDLE" if idle else f"polling every {self.poll_interval:g} s",
                 )
                 after = self.catch_up(mailbox, uidvalidity, after)
+                self.flag_finished(mailbox, uidvalidity)
                 self.connected.set()
                 while not stop.is_set():
                     if idle:
@@ -497,6 +498,7 @@ class IMAPWatcher:
                         self._wait_poll(stop)
                     if not stop.is_set():
                         after = self.catch_up(mailbox, uidvalidity, after)
+                        self.flag_finished(mailbox, uidvalidity)
             finally:
                 self.connected.clear()
 
@@ -527,6 +529,37 @@ class IMAPWatcher:
             return self.catch_up(mailbox, uidvalidity, self.last_uid(uidvalidity))
 
     # -- after processing ------------------------------------------------------------------------------------
+
+    def flag_finished(self, mailbox: BaseMailBox, uidvalidity: int) -> int:
+        """Flag, in the folder, the mails the pipeline has finished (answered or ignored); returns how many.
+
+        Runs on the watcher's own connection between waits, so a mail is flagged only after every attachment
+        of it was processed, and never before; nothing is ever moved out of or deleted from the folder.
+        """
+        done = (MessageState.replied, MessageState.ignored)
+        with Session(self.engine) as session:
+            rows = session.exec(
+                sql_select(Message).where(
+                    Message.source == MessageSource.imap,
+                    Message.mailbox == self.account.mailbox,
+                    Message.imap_uidvalidity == uidvalidity,
+                    col(Message.state).in_(done),
+                    col(Message.imap_flagged).is_(False),
+                )
+            ).all()
+            uids = sorted({row.imap_uid for row in rows if row.imap_uid is not None})
+            if not uids:
+                return 0
+            typ, data = mailbox.client.uid(
+                "STORE", ",".join(str(uid) for uid in uids), "+FLAGS.SILENT", f"({self.processed_flag})"
+            )
+            if typ != "OK":
+                raise IMAPProtocolError(f"STORE failed: {data!r}")
+            for row in rows:
+                row.imap_flagged = True
+                session.add(row)
+            session.commit()
+            return len(uids)
 
     def mark_processed(self, uid: int, uidvalidity: int) -> bool:
         """Add the configured flag to one mail once the pipeline has processed every attachment of it.

@@ -56,6 +56,8 @@ class Message(SQLModel, table=True):
     mailbox: str = Field(max_length=320)
     imap_uidvalidity: int | None = Field(default=None, sa_type=sa.BigInteger)
     imap_uid: int | None = Field(default=None, sa_type=sa.BigInteger)
+    # Set once the mail was flagged in its IMAP folder after processing (the watcher does it, never before).
+    imap_flagged: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     envelope_from: str | None = Field(default=None, max_length=320)
     envelope_to: list[str] = Field(default_factory=list, sa_column=sa.Column(JSONType, nullable=False))
     # When the mailbox got it (SMTP receipt or IMAP INTERNALDATE), never the sender's Date: header.
