@@ -92,7 +92,18 @@ def test_an_answer_to_our_reply_is_a_new_version_of_the_case(engine: Engine, set
         documents = session.exec(select(Document)).all()
         assert sum(not document.superseded for document in documents) == 4
         assert sum(document.superseded for document in documents) == 2
-    assert len(outbox(settings)) == 2
+    replies = sorted(outbox(settings), key=lambda sent: str(sent["Date"] or "") + str(sent["Message-ID"]))
+    second = next(sent for sent in replies if "本次为补正材料" in _body(sent))
+    body = _body(second)
+    received_line = next(line for line in body.splitlines() if "本次新收到：" in line)
+    assert "新职业信息建议书.pdf" in received_line and "新职业汇总表.pdf" in received_line
+    assert body.count("已更正：") == 2 and "缺少PDF电子版" in body
+    assert len(replies) == 2
+
+
+def _body(sent: std_mailbox.MaildirMessage) -> str:
+    parsed = message_from_bytes(bytes(sent), policy=policy.default)
+    return str(parsed.get_body().get_content())  # type: ignore[union-attr]
 
 
 def test_automatic_mail_is_kept_but_never_answered(engine: Engine, settings: Settings) -> None:

@@ -96,8 +96,13 @@ def reply_subject(original: str | None, reference: str | None) -> str:
     return f"Re: {tag}{subject}"
 
 
-def compose_reply(checked: CheckedSubmission, reference: str | None, today: date) -> ComposedReply:
-    """The reply for a checked submission; ``reference`` is None when nothing was stored (``zhengji check``)."""
+def compose_reply(
+    checked: CheckedSubmission, reference: str | None, today: date, changes: list[str] | None = None
+) -> ComposedReply:
+    """The reply for a checked submission; ``reference`` is None when nothing was stored (``zhengji check``).
+
+    ``changes`` says what a new version of a case changed (files received anew, problems corrected).
+    """
     notice = checked.notice
     office = notice.office if notice else _office_for(checked.mail.to)
     everything = checked.all_findings()
@@ -121,6 +126,7 @@ def compose_reply(checked: CheckedSubmission, reference: str | None, today: date
             errors=errors,
             warnings=warnings,
             window_text=_window_text(checked),
+            changes=changes or [],
             today=cn_date(today),
         )
     )

@@ -24,10 +24,12 @@ import contextlib
 import logging
 import os
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formataddr, make_msgid
+from typing import Any
 
 from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
@@ -250,6 +252,7 @@ class Pipeline:
                 track=checked.track,
                 window_start=window_start,
             )
+            changes: list[str] = []
             if submission is None:
                 submission = open_case(
                     session, track=checked.track, notice=checked.notice.number if checked.notice else None,
@@ -257,7 +260,11 @@ class Pipeline:
                 )  # fmt: skip
             else:
                 submission.version += 1
-                for older in session.exec(select(Document).where(Document.submission_id == submission.id)).all():
+                previous = session.exec(
+                    select(Document).where(Document.submission_id == submission.id, col(Document.superseded).is_(False))
+                ).all()
+                changes = describe_changes(previous, _last_findings(session, submission.id), checked)
+                for older in previous:
                     older.superseded = True
                     session.add(older)
             assert submission.id is not None
@@ -266,8 +273,9 @@ class Pipeline:
             for document in checked.documents:
                 session.add(self._document_row(message_id, submission, document, moment))
             transition(session, submission, SubmissionStatus(checked.status), actor=ACTOR, at=moment,
-                       detail={"message_id": message_id, "version": submission.version})  # fmt: skip
-            composed = compose_reply(checked, submission.reference, shanghai_date(moment))
+                       detail={"message_id": message_id, "version": submission.version,
+                               "findings": [finding.as_json() for finding in checked.findings]})  # fmt: skip
+            composed = compose_reply(checked, submission.reference, shanghai_date(moment), changes=changes)
             to_address = incoming.from_address or message.envelope_from or ""
             state = self._reply_state(session, to_address, moment)
             session.add(
@@ -334,6 +342,49 @@ class Pipeline:
             outgoing["X-Zhengji-Reference"] = submission.reference
         outgoing.set_content(reply.body, charset="utf-8")
         return outgoing
+
+
+def _last_findings(session: Session, submission_id: int | None) -> list[dict[str, Any]]:
+    """The submission-level findings of the case's last verdict (kept in its status audit event)."""
+    event = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.submission_id == submission_id, AuditEvent.action == "status")
+        .order_by(col(AuditEvent.id).desc())
+    ).first()
+    return list(event.detail.get("findings", [])) if event else []
+
+
+def _key(where: str, finding: dict[str, Any]) -> tuple[str, str, str, str]:
+    return (where, str(finding.get("code")), str(finding.get("field")), str(finding.get("row")))
+
+
+def describe_changes(
+    previous: Sequence[Document], previous_findings: list[dict[str, Any]], checked: CheckedSubmission
+) -> list[str]:
+    """What a new version changed, as the reply tells it: the files received anew, the problems now corrected."""
+    old_files = {(document.filename, document.sha256) for document in previous}
+    new_files = [document.file for document in checked.documents if (document.file, document.sha256) not in old_files]
+    old_errors = {
+        _key(document.form, finding): str(finding.get("message"))
+        for document in previous
+        for finding in document.findings
+        if finding.get("severity") == "error"
+    }
+    old_errors |= {
+        _key("", finding): str(finding.get("message"))
+        for finding in previous_findings
+        if finding.get("severity") == "error"
+    }
+    new_errors = {
+        _key(document.form, finding.as_json())
+        for document in checked.documents
+        for finding in document.findings
+        if finding.severity == "error"
+    }
+    new_errors |= {_key("", finding.as_json()) for finding in checked.findings if finding.severity == "error"}
+    changes = [f"本次新收到：{'、'.join(new_files)}。"] if new_files else []
+    changes += [f"已更正：{message}" for key, message in old_errors.items() if key not in new_errors]
+    return changes
 
 
 def _threaded() -> bool:
