@@ -85,3 +85,19 @@ def test_env_example_names_every_setting_and_loads_as_is(clean_environment: Path
     settings = load_settings()
     assert settings.smtp_listen == HostPort("127.0.0.1", 2525)
     assert settings.mailboxes == ["yanfa312@126.com", "jnzx_zzyfk@gd.gov.cn"]
+
+
+def test_json_logs_are_one_object_a_line() -> None:
+    import json
+    import logging
+
+    from zhengji.logs import JsonFormatter
+
+    record = logging.LogRecord("zhengji.mailbox", logging.INFO, __file__, 1, "收到邮件 %s", ("<a@b>",), None)
+    record.reference = "ZJ-2025Q2-7K3M9P"
+    line = JsonFormatter().format(record)
+    entry = json.loads(line)
+    assert entry["message"] == "收到邮件 <a@b>"
+    assert entry["reference"] == "ZJ-2025Q2-7K3M9P"
+    assert (entry["level"], entry["logger"]) == ("INFO", "zhengji.mailbox")
+    assert "\n" not in line

@@ -112,6 +112,7 @@ class Settings(BaseSettings):
     telegram_token: SecretStr | None = None
     now: datetime | None = None
     log_level: str = "INFO"
+    log_format: str = "text"
 
     @field_validator("mailboxes", mode="before")
     @classmethod
@@ -192,6 +193,14 @@ class Settings(BaseSettings):
         if value and not re.match(r"^(sqlite|postgresql)(\+\w+)?://", value):
             raise ValueError("只支持 sqlite:/// 或 postgresql+psycopg:// 地址")
         return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _log_format(cls, value: str) -> str:
+        fmt = value.strip().lower() or "text"
+        if fmt not in {"text", "json"}:
+            raise ValueError("应为 text 或 json")
+        return fmt
 
     @field_validator("log_level")
     @classmethod

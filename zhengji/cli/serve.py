@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import typer
 
 from zhengji.cli.context import app, context, fail
+from zhengji.logs import configure as configure_logging
 
 
 @app.command("serve")
@@ -18,7 +18,7 @@ def serve_command(ctx: typer.Context) -> None:
 
     shared = context(ctx)
     settings = shared.settings
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s", force=True)
+    configure_logging(settings.log_level, settings.log_format)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     upgrade(shared.engine())
     try:
