@@ -70,3 +70,15 @@ def test_guangdong_forms_are_checked_against_guangdong_rules() -> None:
     [document] = parse_attachment("新职业建议书.docx", build_proposal_docx(data), ParseOptions(at=at))
     assert document.fields["province"] == "guangdong"
     assert [(f.code, f.field, f.severity) for f in document.findings] == [("missing_field", "laws", "error")]
+
+
+def test_a_picture_is_kept_as_extra_material_not_refused() -> None:
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 30), "white").save(buffer, "PNG")
+    [document] = parse_attachment("营业执照.png", buffer.getvalue(), OPTIONS)
+    assert (document.format, document.form) == ("png", "unknown")
+    assert [(f.code, f.severity) for f in document.findings] == [("unknown_form", "warning")]

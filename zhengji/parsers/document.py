@@ -59,12 +59,13 @@ def format_name(fmt: str) -> str:
 
 def parse_attachment(name: str, data: bytes, options: ParseOptions) -> list[ParsedDocument]:
     """Every document in one attachment: itself, or each member of an archive (nested ones too)."""
-    from zhengji.parsers.archives import ArchiveError, unpack
     from zhengji.parsers.sniff import detect_format
 
     fmt = detect_format(data, name)
     if fmt not in ARCHIVE_FORMATS:
         return [parse_document(name, data, fmt, options)]
+    from zhengji.parsers.archives import ArchiveError, unpack
+
     try:
         members = unpack(data, fmt, name)
     except ArchiveError as error:
@@ -121,8 +122,17 @@ def parse_attachments(files: list[tuple[str, bytes]], options: ParseOptions) -> 
     return [doc for batch in batches for doc in batch]
 
 
+# Files that are fine as files but are none of the forms: kept as extra material, never "unreadable".
+EXTRA_FORMATS = frozenset({"png", "jpeg", "gif", "tiff", "bmp", "txt", "html", "pptx", "ppt"})
+
+
 def parse_document(name: str, data: bytes, fmt: str, options: ParseOptions) -> ParsedDocument:
     """One file of a known format, parsed and checked; never raises for a bad file."""
+    if fmt in EXTRA_FORMATS:
+        extra = _extra_attachment(name)
+        digest = hashlib.sha256(data).hexdigest()
+        return ParsedDocument(file=name, format=fmt, form=FormId.unknown.value, findings=[extra], sha256=digest,
+                              size=len(data))  # fmt: skip
     _warm_imports({fmt})
     try:
         if options.isolate:
@@ -144,6 +154,15 @@ def parse_document(name: str, data: bytes, fmt: str, options: ParseOptions) -> P
     document.sha256 = hashlib.sha256(data).hexdigest()
     document.size = len(data)
     return document
+
+
+def _extra_attachment(name: str) -> Finding:
+    return Finding(
+        code="unknown_form",
+        severity="warning",
+        message=f"“{name}”不是本次征集通知所附的表格，已作为附加材料留存。",
+        file=name,
+    )
 
 
 def _worker_message(name: str, failure: WorkerFailed) -> str:
@@ -191,13 +210,7 @@ def interpret(name: str, layout: Layout, at: datetime, registry: Registry | None
         return ParsedDocument(**base, form=FormId.unknown.value, findings=[scanned], text_layer=False)
     form = classify(layout)
     if form is FormId.unknown:
-        extra = Finding(
-            code="unknown_form",
-            severity="warning",
-            message=f"“{name}”不是本次征集通知所附的表格，已作为附加材料留存。",
-            file=name,
-        )
-        return ParsedDocument(**base, form=form.value, findings=[extra])
+        return ParsedDocument(**base, form=form.value, findings=[_extra_attachment(name)])
     fields = extract(form, layout)
     track = track_of_form(form, fields.get("province"))
     findings: list[Finding] = []

@@ -11,8 +11,6 @@ from collections.abc import Callable
 
 from zhengji.parsers.model import Layout, Unreadable
 from zhengji.parsers.readers.legacy import convert_with_libreoffice
-from zhengji.parsers.readers.pdf import read_pdf
-from zhengji.parsers.readers.xlsx import read_xlsx
 
 __all__ = ["read_layout"]
 
@@ -52,10 +50,23 @@ def _read_docx(data: bytes) -> Layout:
     return read_docx(data)
 
 
+def _read_pdf(data: bytes) -> Layout:
+    from zhengji.parsers.readers.pdf import read_pdf
+
+    return read_pdf(data)
+
+
+def _read_xlsx(data: bytes) -> Layout:
+    # openpyxl alone costs a tenth of a second to import; a mail without a spreadsheet should not pay it.
+    from zhengji.parsers.readers.xlsx import read_xlsx
+
+    return read_xlsx(data)
+
+
 _READERS: dict[str, Callable[[bytes], Layout]] = {
     "docx": _read_docx,
-    "pdf": read_pdf,
-    "xlsx": read_xlsx,
+    "pdf": _read_pdf,
+    "xlsx": _read_xlsx,
 }
 
 
