@@ -436,6 +436,11 @@ class IMAPWatcher:
     def _wait_idle(self, mailbox: BaseMailBox, stop: threading.Event) -> None:
         """IDLE until the server says anything, the refresh time passes, or ``stop`` is set."""
         client = mailbox.client
+        if any(client.untagged_responses.get(kind) for kind in ("EXISTS", "RECENT")):
+            # The server announced a new mail during the last catch-up; it will not announce it again in IDLE.
+            client.untagged_responses.pop("EXISTS", None)
+            client.untagged_responses.pop("RECENT", None)
+            return
         mailbox.idle.start()
         deadline = time.monotonic() + self.idle_refresh
         while not stop.is_set() and time.monotonic() < deadline:

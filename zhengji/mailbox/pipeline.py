@@ -404,7 +404,12 @@ class PipelineComponent:
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
-            busy = await asyncio.to_thread(self.pipeline.run_once)
+            try:
+                busy = await asyncio.to_thread(self.pipeline.run_once)
+            except Exception:
+                # A database that is briefly unavailable must not stop intake: log, pause, and go on.
+                log.exception("pipeline step failed; retrying shortly")
+                busy = False
             if not busy:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=self.idle_seconds)

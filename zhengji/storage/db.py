@@ -26,7 +26,9 @@ def make_engine(url: str, **options: Any) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30}, **options)
         event.listen(engine, "connect", _sqlite_pragmas)
         # pysqlite's own transaction handling defers BEGIN and breaks SAVEPOINT; take it over (SQLAlchemy docs).
-        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN"))
+        # IMMEDIATE takes the write lock at the start: a transaction that reads and then writes while another
+        # commits would otherwise fail at once with "database is locked", ignoring the busy timeout.
+        event.listen(engine, "begin", lambda connection: connection.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
     return create_engine(url, pool_pre_ping=True, **options)
 
