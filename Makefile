@@ -39,3 +39,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.parsers
 	$(BIN)/python -m benchmarks.accuracy
 	$(BIN)/python -m benchmarks.smtp
+	$(BIN)/python -m benchmarks.latency

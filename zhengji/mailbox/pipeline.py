@@ -394,18 +394,28 @@ def _threaded() -> bool:
 
 
 class PipelineComponent:
-    """The mailbox workers inside ``zhengji serve``: one loop that sleeps briefly when there is no work."""
+    """The mailbox workers inside ``zhengji serve``: one loop a core, each sleeping briefly when there is no work.
+
+    The loops claim work through the database like separate processes would, so they never take the same step.
+    """
 
     name = "pipeline"
 
-    def __init__(self, engine: Engine, settings: Settings, idle_seconds: float = 0.5) -> None:
-        self.pipeline = Pipeline(engine, settings)
+    def __init__(
+        self, engine: Engine, settings: Settings, idle_seconds: float = 0.2, workers: int | None = None
+    ) -> None:
+        count = workers or os.cpu_count() or 1
+        base = Pipeline(engine, settings).worker
+        self.pipelines = [Pipeline(engine, settings, worker=f"{base}/{index}") for index in range(count)]
         self.idle_seconds = idle_seconds
 
     async def run(self, stop: asyncio.Event) -> None:
+        await asyncio.gather(*(self._loop(pipeline, stop) for pipeline in self.pipelines))
+
+    async def _loop(self, pipeline: Pipeline, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                busy = await asyncio.to_thread(self.pipeline.run_once)
+                busy = await asyncio.to_thread(pipeline.run_once)
             except Exception:
                 # A database that is briefly unavailable must not stop intake: log, pause, and go on.
                 log.exception("pipeline step failed; retrying shortly")
