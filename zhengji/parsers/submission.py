@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from zhengji.notices.calendar import Position, position
-from zhengji.notices.registry import DocumentRule, FormId, Notice, Registry, Track, TrackRule, load_registry
+from zhengji.notices.registry import FormId, Notice, Registry, Track, TrackRule, load_registry
 from zhengji.parsers.document import SHEET_FORMATS, WORD_FORMATS, format_name
 from zhengji.parsers.forms import form_title
 from zhengji.parsers.forms.text import fold
@@ -395,7 +395,3 @@ def _twin_agreement(documents: list[ParsedDocument]) -> list[Finding]:
                     )
                 )
     return findings
-
-
-def required_documents(rule: TrackRule) -> list[DocumentRule]:
-    return [document for document in rule.documents if document.required]
