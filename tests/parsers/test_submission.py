@@ -214,3 +214,11 @@ def test_the_guangdong_reply_is_signed_by_the_guangdong_office() -> None:
     reply = compose_reply(judge(mail(to=GD, at=at), [gd_proposal]), reference=None, today=at.date())
     assert "广东省职业技能服务指导中心" in reply.body
     assert "上海市职业技能鉴定中心" not in reply.body
+
+
+def test_guangdong_wants_the_word_version_only() -> None:
+    at = datetime(2026, 7, 1, 10, 0, tzinfo=SHANGHAI)
+    pdf_only = doc("新职业建议书.pdf", "pdf", "new_occupation_proposal", name="甲", province="guangdong")
+    checked = judge(mail(to=GD, at=at), [pdf_only])
+    assert codes(checked) == ["missing_format"]
+    assert "须提交WORD电子版，本次缺少WORD电子版" in checked.findings[0].message

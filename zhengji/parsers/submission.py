@@ -100,11 +100,11 @@ def judge(mail: Mail, documents: list[ParsedDocument], registry: Registry | None
     findings: list[Finding] = []
     findings += _other_track_documents(documents, track)
     findings += _window(pos, rule)
-    findings += _mailbox(mail, rule, registry)
+    findings += _mailbox(mail, rule)
     _apply_seals(documents)
-    findings += _required_documents(documents, rule, track)
+    findings += _required_documents(documents, rule)
     findings += _required_formats(documents, rule)
-    findings += _materials(documents, mail, rule)
+    findings += _materials(documents, rule)
     findings += _summary_agreement(documents, track)
     findings += _twin_agreement(documents)
     rejected = any(finding.code in {"outside_window", "wrong_mailbox"} for finding in findings)
@@ -198,7 +198,7 @@ def _cn_date(day: Any) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
-def _mailbox(mail: Mail, rule: TrackRule, registry: Registry) -> list[Finding]:
+def _mailbox(mail: Mail, rule: TrackRule) -> list[Finding]:
     if not mail.to:
         return []
     if rule.mailbox.lower() in {address.lower() for address in mail.to}:
@@ -220,7 +220,7 @@ def _apply_seals(documents: list[ParsedDocument]) -> None:
             document.findings = [finding for finding in document.findings if finding.code != "unsigned"]
 
 
-def _required_documents(documents: list[ParsedDocument], rule: TrackRule, track: Track) -> list[Finding]:
+def _required_documents(documents: list[ParsedDocument], rule: TrackRule) -> list[Finding]:
     present = {doc.form for doc in documents}
     findings = []
     for wanted in rule.documents:
@@ -260,18 +260,19 @@ def _required_formats(documents: list[ParsedDocument], rule: TrackRule) -> list[
             editable = "WORD电子版（或Excel电子版）" if wanted.form in TABLE_FORMS else "WORD电子版"
             label = "PDF电子版" if kind == "pdf" else editable
             formats = "和".join("PDF电子版" if k == "pdf" else "WORD电子版" for k in wanted.formats)
+            required = f"须同时提交{formats}" if len(wanted.formats) > 1 else f"须提交{formats}"
             findings.append(
                 Finding(
                     code="missing_format",
                     severity="error",
-                    message=f"《{wanted.name}》须同时提交{formats}，本次缺少{label}，请补充发送。",
+                    message=f"《{wanted.name}》{required}，本次缺少{label}，请补充发送。",
                     field=wanted.form.value,
                 )
             )
     return findings
 
 
-def _materials(documents: list[ParsedDocument], mail: Mail, rule: TrackRule) -> list[Finding]:
+def _materials(documents: list[ParsedDocument], rule: TrackRule) -> list[Finding]:
     names = [fold(doc.file) for doc in documents]
     findings = []
     for material in rule.materials:
