@@ -247,7 +247,7 @@ def test_ingest_backfills_a_folder_once(tmp_path: Path) -> None:
     env = {"ZHENGJI_DATA_DIR": str(tmp_path / "var")}
     first = run("ingest", str(folder), env=env)
     assert first.returncode == 0, first.stderr
-    assert "已导入 2 封邮件" in first.stdout
+    assert "已导入 2 封邮件" in first.stdout and "不回复发件人" in first.stdout
     again = run("ingest", str(folder / "wps_gd_complete.eml"), env=env)
     assert "已导入 0 封邮件，跳过已导入的 1 封" in again.stdout
     assert run("ingest", str(tmp_path / "nowhere"), env=env).returncode == 1
@@ -296,3 +296,64 @@ def test_serve_receives_over_smtp_and_answers_into_the_outbox(tmp_path: Path) ->
             process.kill()
             process.communicate()
     assert process.returncode == 0, output
+
+
+def test_reprocess_queues_a_corrected_reply_only_when_asked(tmp_path: Path) -> None:
+    from sqlmodel import Session, select
+
+    from zhengji.mailbox.envelope import receipt_time
+    from zhengji.mailbox.intake import Receipt, keep
+    from zhengji.mailbox.pipeline import Pipeline
+    from zhengji.settings import load_settings
+    from zhengji.storage.blobs import BlobStore
+    from zhengji.storage.db import make_engine
+    from zhengji.storage.migrate import upgrade
+    from zhengji.storage.models import Message, MessageSource, MessageState, Reply, Submission
+    from zhengji.storage.status import SubmissionStatus
+
+    settings = load_settings(data_dir=tmp_path / "var")
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    raw = (Path(__file__).resolve().parents[1] / "fixtures" / "mail" / "netease_sh_word_only.eml").read_bytes()
+    received = receipt_time(raw)
+    assert received is not None
+    to = "yanfa312@126.com"
+    keep(engine, BlobStore(settings.blob_dir), raw, Receipt(MessageSource.smtp, to, received, None, [to]))
+    pipeline = Pipeline(engine, settings)
+    while pipeline.run_once():
+        pass
+    with Session(engine) as session:
+        submission = session.exec(select(Submission)).one()
+        reference = submission.reference
+        submission.status = SubmissionStatus.complete  # what an older parser had said
+        session.add(submission)
+        session.commit()
+    env = {"ZHENGJI_DATA_DIR": str(tmp_path / "var")}
+
+    assert run("reprocess", env=env).returncode == 2
+    unknown = run("reprocess", "ZJ-2025Q2-AAAAAA", env=env)
+    assert unknown.returncode == 1 and "找不到受理编号：ZJ-2025Q2-AAAAAA" in unknown.stderr
+
+    quiet = run("reprocess", reference.lower(), env=env)
+    assert quiet.returncode == 0, quiet.stderr
+    assert reference in quiet.stdout and "材料齐全，待审核" in quiet.stdout and "材料需补正" in quiet.stdout
+    assert "未发送（未要求）" in quiet.stdout
+    with Session(engine) as session:
+        assert len(session.exec(select(Reply)).all()) == 1
+
+    # The verdict is already corrected: asking for a reply now has nothing new to tell.
+    nothing_new = run("reprocess", reference, "--reply", env=env)
+    assert "结果未变，未重复发送" in nothing_new.stdout
+
+    with Session(engine) as session:
+        submission = session.exec(select(Submission)).one()
+        submission.status = SubmissionStatus.complete
+        session.add(submission)
+        session.commit()
+    loud = run("reprocess", reference, "--reply", env=env)
+    assert loud.returncode == 0, loud.stderr
+    assert "已重新发送" in loud.stdout
+    with Session(engine) as session:
+        assert [reply.sequence for reply in session.exec(select(Reply)).all()] == [1, 2]
+        assert session.exec(select(Message)).one().state is MessageState.checked  # the workers send it
+    engine.dispose()

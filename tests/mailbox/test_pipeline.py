@@ -12,12 +12,23 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from tests.mailbox.eml_builders import foxmail_mail
+from zhengji.mailbox import pipeline as pipeline_module
 from zhengji.mailbox.envelope import receipt_time
 from zhengji.mailbox.intake import Receipt, keep
 from zhengji.mailbox.pipeline import DAILY_REPLY_CAP, LEASE, Pipeline
+from zhengji.mailbox.reprocess import ReplyOutcome, reprocess
 from zhengji.settings import Settings, load_settings
 from zhengji.storage.blobs import BlobStore
-from zhengji.storage.models import Document, Message, MessageSource, MessageState, Reply, ReplyState, Submission
+from zhengji.storage.models import (
+    AuditEvent,
+    Document,
+    Message,
+    MessageSource,
+    MessageState,
+    Reply,
+    ReplyState,
+    Submission,
+)
 from zhengji.storage.status import SubmissionStatus
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
@@ -54,7 +65,7 @@ def test_a_mail_is_checked_and_answered_once(engine: Engine, settings: Settings)
     raw = (CORPUS / "netease_sh_word_only.eml").read_bytes()
     message_id = arrive(engine, settings, raw)
     pipeline = Pipeline(engine, settings)
-    assert drain(pipeline) == 2  # check, then reply
+    assert drain(pipeline) == 3  # parse, check, reply
     assert drain(pipeline) == 0
     with Session(engine) as session:
         message = session.get(Message, message_id)
@@ -169,23 +180,155 @@ def _sha(engine: Engine, message_id: int) -> str:
         return message.sha256
 
 
+def _as_old_parser_said(engine: Engine, status: SubmissionStatus) -> int:
+    """Pretend an older parser had stored another verdict; returns the submission id."""
+    with Session(engine) as session:
+        submission = session.exec(select(Submission)).one()
+        assert submission.id is not None
+        submission.status = status
+        session.add(submission)
+        session.commit()
+        return submission.id
+
+
 def test_reprocess_parses_again_without_a_second_reply(engine: Engine, settings: Settings) -> None:
     arrive(engine, settings, (CORPUS / "netease_sh_word_only.eml").read_bytes())
     pipeline = Pipeline(engine, settings)
     drain(pipeline)
-    with Session(engine) as session:
-        submission = session.exec(select(Submission)).one()
-        assert submission.id is not None
-        submission_id = submission.id
-        # As if an older parser had stored a wrong verdict.
-        submission.status = SubmissionStatus.complete
-        session.add(submission)
-        session.commit()
-    assert pipeline.reprocess(submission_id) == ("complete", "incomplete")
+    submission_id = _as_old_parser_said(engine, SubmissionStatus.complete)
+    done = reprocess(pipeline, submission_id)
+    assert (done.before, done.after, done.changed) == (SubmissionStatus.complete, SubmissionStatus.incomplete, True)
+    assert done.reply is ReplyOutcome.not_asked
     with Session(engine) as session:
         documents = session.exec(select(Document)).all()
         assert sum(document.superseded for document in documents) == 2
         assert sum(not document.superseded for document in documents) == 2
-        assert all(document.size > 0 for document in documents if not document.superseded)
+        assert all(document.size > 0 and document.submission_id == submission_id for document in documents)
         assert len(session.exec(select(Reply)).all()) == 1
+    assert drain(pipeline) == 0
     assert len(outbox(settings)) == 1
+
+
+def test_reprocess_with_reply_sends_one_corrected_answer_when_the_verdict_changed(
+    engine: Engine, settings: Settings
+) -> None:
+    raw = (CORPUS / "netease_sh_word_only.eml").read_bytes()
+    message_id = arrive(engine, settings, raw)
+    pipeline = Pipeline(engine, settings)
+    drain(pipeline)
+    submission_id = _as_old_parser_said(engine, SubmissionStatus.complete)
+    done = reprocess(pipeline, submission_id, reply=True)
+    assert done.reply is ReplyOutcome.queued
+    assert drain(pipeline) == 1  # the reply step, nothing else
+    replies = outbox(settings)
+    assert len(replies) == 2
+    corrected = next(sent for sent in replies if "重新核验" in _body(sent))
+    original = message_from_bytes(raw, policy=policy.default)
+    assert corrected["In-Reply-To"] == original["Message-ID"]
+    assert "以本邮件为准" in _body(corrected) and "缺少PDF电子版" in _body(corrected)
+    assert len({str(sent["Message-ID"]) for sent in replies}) == 2
+    with Session(engine) as session:
+        message = session.get(Message, message_id)
+        assert message is not None and message.state is MessageState.replied
+        rows = session.exec(select(Reply).order_by(Reply.sequence)).all()  # type: ignore[arg-type]
+        assert [(reply.sequence, reply.state) for reply in rows] == [(1, ReplyState.sent), (2, ReplyState.sent)]
+    # Asked again with nothing new to say: the applicant already has this verdict.
+    again = reprocess(pipeline, submission_id, reply=True)
+    assert (again.changed, again.reply) == (False, ReplyOutcome.unchanged)
+    assert drain(pipeline) == 0 and len(outbox(settings)) == 2
+
+
+def test_reprocess_leaves_a_case_under_review_to_its_reviewer(engine: Engine, settings: Settings) -> None:
+    arrive(engine, settings, (CORPUS / "netease_sh_word_only.eml").read_bytes())
+    pipeline = Pipeline(engine, settings)
+    drain(pipeline)
+    submission_id = _as_old_parser_said(engine, SubmissionStatus.in_review)
+    done = reprocess(pipeline, submission_id, reply=True)
+    assert (done.before, done.after, done.reply) == (
+        SubmissionStatus.in_review,
+        SubmissionStatus.in_review,
+        ReplyOutcome.reviewer,
+    )
+    assert drain(pipeline) == 0 and len(outbox(settings)) == 1
+
+
+def test_reprocess_does_not_touch_a_mail_a_worker_holds(engine: Engine, settings: Settings) -> None:
+    arrive(engine, settings, (CORPUS / "netease_sh_word_only.eml").read_bytes())
+    pipeline = Pipeline(engine, settings)
+    pipeline.run_once()
+    pipeline.run_once()  # parsed and checked; the reply is still to go
+    with Session(engine) as session:
+        submission_id = session.exec(select(Submission)).one().id
+    assert submission_id is not None
+    assert pipeline.claim(MessageState.checked) is not None
+    done = reprocess(pipeline, submission_id, reply=True)
+    assert done.reply is ReplyOutcome.busy
+    with Session(engine) as session:
+        assert not any(document.superseded for document in session.exec(select(Document)).all())
+
+
+def test_parsing_happens_once_even_when_checking_fails(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    message_id = arrive(engine, settings, (CORPUS / "netease_scanned_pdf_with_word_twin.eml").read_bytes())
+    pipeline = Pipeline(engine, settings)
+    assert pipeline.run_once() is True
+    with Session(engine) as session:
+        message = session.get(Message, message_id)
+        assert message is not None and message.state is MessageState.parsed
+        stored = session.exec(select(Document)).all()
+        assert len(stored) == 4 and all(document.submission_id is None for document in stored)
+
+    def no_parsing(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed twice")
+
+    monkeypatch.setattr(pipeline_module, "parse_attachments", no_parsing)
+    assert drain(pipeline) == 2  # check, reply: from the stored documents
+    with Session(engine) as session:
+        submission = session.exec(select(Submission)).one()
+        assert submission.status is SubmissionStatus.complete
+        documents = session.exec(select(Document).order_by(Document.id)).all()  # type: ignore[arg-type]
+        # Filed as judged: the scanned PDF took the form of its WORD twin.
+        assert sorted(document.form for document in documents) == [
+            "new_occupation_proposal",
+            "new_occupation_proposal",
+            "new_occupation_summary",
+            "new_occupation_summary",
+        ]
+        assert all(document.submission_id == submission.id for document in documents)
+
+
+def test_a_worker_whose_lease_ran_out_cannot_record_over_another(engine: Engine, settings: Settings) -> None:
+    message_id = arrive(engine, settings, (CORPUS / "netease_sh_word_only.eml").read_bytes())
+    slow = Pipeline(engine, settings, worker="slow")
+    assert slow.claim(MessageState.received) == message_id
+    later = load_settings(
+        data_dir=settings.data_dir,
+        database_url=settings.database_url,
+        now=(slow.now() + LEASE + timedelta(seconds=1)).isoformat(),
+    )
+    drain(Pipeline(engine, later, worker="fast"))
+    slow.parse(message_id)  # finishes its work at last, long after its lease
+    with Session(engine) as session:
+        assert len(session.exec(select(Document)).all()) == 2
+        assert len(session.exec(select(Reply)).all()) == 1
+    assert len(outbox(later)) == 1
+
+
+def test_back_filled_old_mail_is_filed_but_not_answered(engine: Engine, settings: Settings) -> None:
+    raw = (CORPUS / "netease_sh_word_only.eml").read_bytes()
+    received = receipt_time(raw)
+    assert received is not None
+    blobs = BlobStore(settings.blob_dir)
+    old = keep(engine, blobs, raw, Receipt(MessageSource.file, "ingest", received, reply_wanted=False))
+    drain(Pipeline(engine, settings))
+    with Session(engine) as session:
+        message = session.get(Message, old.id)
+        assert message is not None and message.state is MessageState.replied
+        submission = session.exec(select(Submission)).one()
+        assert submission.status is SubmissionStatus.incomplete
+        reply = session.exec(select(Reply)).one()
+        assert reply.state is ReplyState.suppressed and "缺少PDF电子版" in reply.body
+        reasons = [event.detail.get("reason") for event in session.exec(select(AuditEvent)).all()]
+        assert "backfill" in reasons
+    assert outbox(settings) == []

@@ -185,6 +185,51 @@ def test_one_reply_per_message(engine: Engine) -> None:
         session.add(Reply(message_id=message_id, **reply))  # type: ignore[arg-type]
     with pytest.raises(IntegrityError), session_scope(engine) as session:
         session.add(Reply(message_id=message_id, **reply))  # type: ignore[arg-type]
+    # A clerk's corrected reply after reprocessing is the next in sequence, not a second "first" reply.
+    with session_scope(engine) as session:
+        session.add(Reply(message_id=message_id, sequence=2, **reply))  # type: ignore[arg-type]
+
+
+def test_upgrading_a_database_in_use_keeps_its_replies_and_documents(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine, "0002")
+    with engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO messages (sha256, size, source, mailbox, envelope_to, received_at, state, attempts, "
+                "imap_flagged) VALUES ('ab', 1, 'smtp', 'yanfa312@126.com', '[]', :at, 'replied', 0, false)"
+            ),
+            {"at": RECEIVED},
+        )
+        message_id = connection.execute(sa.text("SELECT id FROM messages")).scalar_one()
+        connection.execute(
+            sa.text(
+                "INSERT INTO replies (message_id, to_address, subject, body, message_id_header, state, attempts, "
+                "created_at) VALUES (:m, 'hr@example.com.cn', 'Re: 材料', '已收到', '<r@zhengji>', 'sent', 1, :at)"
+            ),
+            {"m": message_id, "at": RECEIVED},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO documents (message_id, version, filename, sha256, size, format, form, fields, findings, "
+                "parser_version, superseded, created_at) VALUES (:m, 1, '建议书.pdf', 'cd', 2, 'pdf', "
+                "'new_occupation_proposal', '{}', '[]', '1', false, :at)"
+            ),
+            {"m": message_id, "at": RECEIVED},
+        )
+    upgrade(engine)
+    if engine.dialect.name == "sqlite":  # turned off to copy tables, and on again for whoever uses the pool next
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    with Session(engine) as session:
+        [reply] = session.exec(select(Reply)).all()
+        assert (reply.message_id, reply.sequence, reply.state) == (message_id, 1, ReplyState.sent)
+        [document] = session.exec(select(Document)).all()
+        assert (document.filename, document.red_seals, document.text_layer) == ("建议书.pdf", 0, True)
+    with pytest.raises(IntegrityError), session_scope(engine) as session:
+        session.add(Reply(message_id=message_id, to_address="a@b.cn", subject="s", body="b",
+                          message_id_header="<x@zhengji>", created_at=RECEIVED))  # fmt: skip
+    engine.dispose()
 
 
 def test_foreign_keys_are_enforced(engine: Engine) -> None:

@@ -27,6 +27,11 @@ def _mail_files(paths: list[Path]) -> list[Path]:
 def ingest_command(
     ctx: typer.Context,
     paths: list[Path] = typer.Argument(..., help=".eml 文件或包含 .eml 的目录。 .eml files or folders of them."),
+    reply: bool = typer.Option(
+        False,
+        "--reply",
+        help="处理后向发件人发送回复（默认只登记、不回复历史邮件）。 Answer the senders (default: file only).",
+    ),
 ) -> None:
     """将历史邮件导入受理流程（已导入的同一封邮件不会重复处理）。 Back-fill old mail into the pipeline."""
     from sqlmodel import Session, select
@@ -60,7 +65,10 @@ def ingest_command(
                 skipped += 1
             else:
                 # No envelope: the mailbox is judged from the mail's own To and Cc headers.
-                keep(engine, blobs, raw, Receipt(MessageSource.file, "ingest", received))
+                keep(engine, blobs, raw, Receipt(MessageSource.file, "ingest", received, reply_wanted=reply))
                 added += 1
             progress.advance(task)
-    console.print(f"已导入 {added} 封邮件，跳过已导入的 {skipped} 封；它们将由 zhengji serve 的受理流程处理。")
+    answer = "处理后将回复发件人" if reply else "只登记核验结果，不回复发件人"
+    console.print(
+        f"已导入 {added} 封邮件，跳过已导入的 {skipped} 封；它们将由 zhengji serve 的受理流程处理（{answer}）。"
+    )

@@ -97,11 +97,17 @@ def reply_subject(original: str | None, reference: str | None) -> str:
 
 
 def compose_reply(
-    checked: CheckedSubmission, reference: str | None, today: date, changes: list[str] | None = None
+    checked: CheckedSubmission,
+    reference: str | None,
+    today: date,
+    changes: list[str] | None = None,
+    *,
+    reissued: bool = False,
 ) -> ComposedReply:
     """The reply for a checked submission; ``reference`` is None when nothing was stored (``zhengji check``).
 
-    ``changes`` says what a new version of a case changed (files received anew, problems corrected).
+    ``changes`` says what a new version of a case changed (files received anew, problems corrected);
+    ``reissued`` marks a corrected answer to a mail already answered, after a clerk re-checked it.
     """
     notice = checked.notice
     office = notice.office if notice else _office_for(checked.mail.to)
@@ -127,6 +133,7 @@ def compose_reply(
             warnings=warnings,
             window_text=_window_text(checked),
             changes=changes or [],
+            reissued=reissued,
             today=cn_date(today),
         )
     )

@@ -31,6 +31,8 @@ class Receipt:
     envelope_to: list[str] = field(default_factory=list)
     imap_uidvalidity: int | None = None
     imap_uid: int | None = None
+    # Old mail back-filled by a clerk is processed and filed, but its sender is not answered months later.
+    reply_wanted: bool = True
 
 
 def message_id_of(raw: bytes) -> str | None:
@@ -56,6 +58,7 @@ def keep(engine: Engine, blobs: BlobStore, raw: bytes, receipt: Receipt) -> Mess
         envelope_from=receipt.envelope_from,
         envelope_to=list(receipt.envelope_to),
         received_at=receipt.received_at,
+        reply_wanted=receipt.reply_wanted,
     )
     with Session(engine, expire_on_commit=False) as session:
         session.add(row)

@@ -13,9 +13,31 @@ import smtplib
 import ssl
 import tempfile
 from email.message import EmailMessage
+from email.utils import formataddr
 from pathlib import Path
 
 from zhengji.settings import ServerURL
+from zhengji.storage.models import Reply
+
+SENDER_NAME = "职业技能鉴定中心受理系统"
+
+
+def outgoing_message(reply: Reply, from_address: str, reference: str | None) -> EmailMessage:
+    """The stored reply as a mail: threaded to the applicant's mail, and marked automatic (RFC 3834)."""
+    outgoing = EmailMessage()
+    outgoing["From"] = formataddr((SENDER_NAME, from_address))
+    outgoing["To"] = reply.to_address
+    outgoing["Subject"] = reply.subject
+    outgoing["Message-ID"] = reply.message_id_header
+    if reply.in_reply_to:
+        outgoing["In-Reply-To"] = reply.in_reply_to
+        outgoing["References"] = reply.in_reply_to
+    outgoing["Auto-Submitted"] = "auto-replied"  # never answered by a well-behaved responder
+    outgoing["X-Auto-Response-Suppress"] = "All"  # nor by Exchange's out-of-office
+    if reference is not None:
+        outgoing["X-Zhengji-Reference"] = reference
+    outgoing.set_content(reply.body, charset="utf-8")
+    return outgoing
 
 
 def maildir_name(message_id: str) -> str:

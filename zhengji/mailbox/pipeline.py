@@ -1,19 +1,24 @@
-"""The durable pipeline: received → checked → replied, each step recorded, idempotent, retried, resumable.
+"""The durable pipeline: received → parsed → checked → replied, each step recorded, idempotent, retried, resumable.
 
 Work is claimed in the database, so that several workers (processes, or machines on PostgreSQL) never do a step
 twice: a worker picks a candidate and claims it with a compare-and-set ``UPDATE … WHERE claimed_until < now``
 (with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL to skip rows another worker is claiming); the claim is a lease,
-so a worker that died leaves its mail to be claimed again when the lease runs out.
+so a worker that died leaves its mail to be claimed again when the lease runs out. Each step ends with one
+transaction that moves the mail to its next state with another compare-and-set (``WHERE state = … AND
+claimed_by = me``), so a worker whose lease ran out while it worked cannot record its result over another's.
 
 Steps:
-1. **check** (state ``received``): read the raw mail from the blob store; an automatic mail (bounce,
-   auto-reply, list) is marked ``ignored`` and never answered; otherwise every attachment is parsed in a
-   worker process, the submission judged, the case found or opened, and — in ONE transaction — the documents,
-   the status change (with its audit event), the reply row and the state ``checked`` are written. The reply
-   row is unique per message: a crash before the commit leaves nothing, after it leaves one reply.
-2. **reply** (state ``checked``): hand the reply to the outbound account or the Maildir outbox, then mark it
-   ``sent`` and the mail ``replied``. The Maildir delivery is idempotent; an SMTP delivery that succeeded just
-   before a crash may be repeated once (the Message-ID is the same, so the recipient's client shows one mail).
+1. **parse** (``received`` → ``parsed``): read the raw mail from the blob store; an automatic mail (bounce,
+   auto-reply, list) is marked ``ignored`` and never answered; otherwise every attachment is parsed in a worker
+   process and the documents are stored, not yet filed under a case. This is the slow step, done once.
+2. **check** (``parsed`` → ``checked``): judge the stored documents as one submission, find or open the case,
+   and write — in ONE transaction — the documents as judged, the status change (with its audit event), the
+   reply row and the state. The reply row is unique per (message, sequence): a crash before the commit leaves
+   nothing, after it leaves one reply.
+3. **reply** (``checked`` → ``replied``): hand every pending reply of the mail to the outbound account or the
+   Maildir outbox, then mark it ``sent`` and the mail ``replied``. The Maildir delivery is idempotent; an SMTP
+   delivery that succeeded just before a crash may be repeated once (the Message-ID is the same, so the
+   recipient's client shows one mail).
 A failing step is retried with exponential backoff; after ``MAX_ATTEMPTS`` the mail is ``failed`` for staff.
 """
 
@@ -24,12 +29,9 @@ import contextlib
 import logging
 import os
 import socket
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
-from typing import Any
+from email.utils import make_msgid
 
 from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
@@ -37,16 +39,18 @@ from sqlmodel import Session, col, select
 
 from zhengji.clock import SHANGHAI, now, shanghai_date
 from zhengji.mailbox.cases import find_case, open_case
-from zhengji.mailbox.compose import compose_reply
+from zhengji.mailbox.changes import describe_changes, last_findings
+from zhengji.mailbox.compose import ComposedReply, compose_reply
+from zhengji.mailbox.documents import as_parsed, current_documents, document_row, file_documents
 from zhengji.mailbox.mime import IncomingMail, parse_mail
-from zhengji.mailbox.outbox import deliver_to_maildir, send_smtp
-from zhengji.parsers.document import PARSER_VERSION, ParseOptions, parse_attachments
+from zhengji.mailbox.outbox import deliver_to_maildir, outgoing_message, send_smtp
+from zhengji.parsers.document import ParseOptions, parse_attachments
 from zhengji.parsers.model import ParsedDocument
 from zhengji.parsers.submission import CheckedSubmission, Mail, judge
 from zhengji.settings import Settings
 from zhengji.storage.blobs import BlobStore
 from zhengji.storage.models import AuditEvent, Document, Message, MessageState, Reply, ReplyState, Submission
-from zhengji.storage.status import CHECK_RESULTS, SubmissionStatus, transition
+from zhengji.storage.status import SubmissionStatus, transition
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +130,13 @@ class Pipeline:
     # --- the steps ------------------------------------------------------------------------------------
 
     def run_once(self) -> bool:
-        """Do one step of one mail; False when no mail is waiting."""
-        for state, step in ((MessageState.checked, self.reply), (MessageState.received, self.check)):
+        """Do one step of one mail, the furthest along first; False when no mail is waiting."""
+        steps = (
+            (MessageState.checked, self.reply),
+            (MessageState.parsed, self.check),
+            (MessageState.received, self.parse),
+        )
+        for state, step in steps:
             message_id = self.claim(state)
             if message_id is not None:
                 try:
@@ -138,15 +147,22 @@ class Pipeline:
                 return True
         return False
 
-    def check(self, message_id: int) -> None:
-        incoming, checked = self._judge(message_id)
-        if checked is None:
-            self._ignore(message_id, incoming.auto_reason)
-            return
-        self._record(message_id, incoming, checked)
+    def _advance(self, session: Session, message_id: int, before: MessageState, after: MessageState) -> bool:
+        """Move a mail this worker holds to its next state and release it; False if the claim was lost."""
+        result = session.exec(
+            update(Message)
+            .where(col(Message.id) == message_id, col(Message.state) == before, col(Message.claimed_by) == self.worker)
+            .values(state=after, claimed_by=None, claimed_until=None, next_attempt_at=None)
+        )
+        if result.rowcount != 1:
+            session.rollback()
+            log.warning("message %s: claim lost before %s → %s; another worker's result stands", message_id,
+                        before.value, after.value)  # fmt: skip
+            return False
+        return True
 
-    def _judge(self, message_id: int) -> tuple[IncomingMail, CheckedSubmission | None]:
-        """Parse and judge a stored mail from its raw bytes; None for an automatic mail."""
+    def load(self, message_id: int) -> tuple[IncomingMail, Mail]:
+        """A stored mail read back from its raw bytes, and the envelope facts the check uses."""
         with Session(self.engine) as session:
             message = session.get(Message, message_id)
             assert message is not None
@@ -154,8 +170,6 @@ class Pipeline:
             received = message.received_at
             envelope_to = list(message.envelope_to)
         incoming = parse_mail(raw)
-        if incoming.auto_submitted:
-            return incoming, None
         mail = Mail(
             attachments=[(item.filename, item.data) for item in incoming.attachments],
             received=received,
@@ -165,82 +179,49 @@ class Pipeline:
             subject=incoming.subject or None,
             message_id=incoming.message_id or None,
         )
-        options = ParseOptions(at=received, method="forkserver" if _threaded() else "fork")
-        return incoming, judge(mail, parse_attachments(mail.attachments, options))
+        return incoming, mail
 
-    def reprocess(self, submission_id: int) -> tuple[str, str]:
-        """Parse the latest mail of a case again (after a parser upgrade); no new reply is sent.
+    def parse_documents(self, mail: Mail) -> list[ParsedDocument]:
+        options = ParseOptions(at=mail.received, method="forkserver" if _threaded() else "fork")
+        return parse_attachments(mail.attachments, options)
 
-        The old documents stay as history (superseded); a machine verdict is updated through ``transition``,
-        but a case a reviewer already acts on keeps its status. Returns (old status, new status).
-        """
-        with Session(self.engine) as session:
-            latest = session.exec(
-                select(Message)
-                .where(Message.submission_id == submission_id, Message.state == MessageState.replied)
-                .order_by(col(Message.id).desc())
-            ).first()
-            if latest is None or latest.id is None:
-                submission = session.get(Submission, submission_id)
-                status = submission.status.value if submission else "unknown"
-                return status, status
-            message_id = latest.id
-        _, checked = self._judge(message_id)
+    def parse(self, message_id: int) -> None:
+        incoming, mail = self.load(message_id)
+        if incoming.auto_submitted:
+            self._ignore(message_id, incoming.auto_reason)
+            return
+        documents = self.parse_documents(mail)
         moment = self.now()
         with Session(self.engine) as session:
-            submission = session.get(Submission, submission_id)
-            assert submission is not None
-            before = submission.status
-            for older in session.exec(select(Document).where(Document.message_id == message_id)).all():
-                older.superseded = True
-                session.add(older)
-            if checked is not None:
-                for document in checked.documents:
-                    session.add(self._document_row(message_id, submission, document, moment))
-                wanted = SubmissionStatus(checked.status)
-                if before in CHECK_RESULTS and wanted is not before:
-                    transition(session, submission, wanted, actor="reprocess", at=moment,
-                               detail={"parser_version": PARSER_VERSION})  # fmt: skip
-            session.add(AuditEvent(at=moment, actor="reprocess", action="reprocess", submission_id=submission_id,
-                                   message_id=message_id, detail={"parser_version": PARSER_VERSION}))  # fmt: skip
-            session.commit()
-            return before.value, submission.status.value
+            if self._advance(session, message_id, MessageState.received, MessageState.parsed):
+                for document in documents:
+                    session.add(document_row(message_id, document, moment))
+                session.commit()
 
-    @staticmethod
-    def _document_row(message_id: int, submission: Submission, document: ParsedDocument, at: datetime) -> Document:
-        assert submission.id is not None
-        return Document(
-            message_id=message_id,
-            submission_id=submission.id,
-            version=submission.version,
-            filename=document.file[:500],
-            sha256=document.sha256 or "",
-            size=document.size,
-            format=document.format,
-            form=document.form,
-            fields=document.fields,
-            findings=[finding.as_json() for finding in document.findings],
-            parser_version=PARSER_VERSION,
-            created_at=at,
-        )
+    def check(self, message_id: int) -> None:
+        incoming, mail = self.load(message_id)
+        with Session(self.engine) as session:
+            rows = current_documents(session, message_id)
+            row_ids = [row.id for row in rows]
+            documents = [as_parsed(row) for row in rows]
+        self._record(message_id, incoming, judge(mail, documents), row_ids)
 
     def _ignore(self, message_id: int, reason: str) -> None:
         with Session(self.engine) as session:
-            message = session.get(Message, message_id)
-            assert message is not None
-            message.state = MessageState.ignored
-            self._release(session, message)
-            session.add(AuditEvent(at=self.now(), actor=ACTOR, action="ignored", message_id=message_id,
-                                   detail={"reason": reason}))  # fmt: skip
-            session.commit()
+            if self._advance(session, message_id, MessageState.received, MessageState.ignored):
+                session.add(AuditEvent(at=self.now(), actor=ACTOR, action="ignored", message_id=message_id,
+                                       detail={"reason": reason}))  # fmt: skip
+                session.commit()
 
-    def _record(self, message_id: int, incoming: IncomingMail, checked: CheckedSubmission) -> None:
+    def _record(
+        self, message_id: int, incoming: IncomingMail, checked: CheckedSubmission, row_ids: list[int | None]
+    ) -> None:
         moment = self.now()
         with Session(self.engine) as session:
+            if not self._advance(session, message_id, MessageState.parsed, MessageState.checked):
+                return
             message = session.get(Message, message_id)
             assert message is not None
-            if message.state != MessageState.received or message.claimed_by != self.worker:
-                return  # another worker took over after our lease ran out; its result stands
             sender = (incoming.from_address or message.envelope_from or "").lower()
             window = checked.position.window if checked.position else None
             window_start = datetime.combine(window.start, datetime.min.time(), tzinfo=SHANGHAI) if window else None
@@ -263,33 +244,60 @@ class Pipeline:
                 previous = session.exec(
                     select(Document).where(Document.submission_id == submission.id, col(Document.superseded).is_(False))
                 ).all()
-                changes = describe_changes(previous, _last_findings(session, submission.id), checked)
+                changes = describe_changes(previous, last_findings(session, submission.id), checked)
                 for older in previous:
                     older.superseded = True
                     session.add(older)
             assert submission.id is not None
             message.submission_id = submission.id
             message.version = submission.version
-            for document in checked.documents:
-                session.add(self._document_row(message_id, submission, document, moment))
+            session.add(message)
+            file_documents(session, row_ids, checked.documents, submission)
             transition(session, submission, SubmissionStatus(checked.status), actor=ACTOR, at=moment,
                        detail={"message_id": message_id, "version": submission.version,
                                "findings": [finding.as_json() for finding in checked.findings]})  # fmt: skip
             composed = compose_reply(checked, submission.reference, shanghai_date(moment), changes=changes)
             to_address = incoming.from_address or message.envelope_from or ""
-            state = self._reply_state(session, to_address, moment)
-            session.add(
-                Reply(
-                    message_id=message_id, submission_id=submission.id, to_address=to_address,
-                    subject=composed.subject, body=composed.body,
-                    message_id_header=make_msgid(f"reply{message_id}", domain="zhengji.local"),
-                    in_reply_to=incoming.message_id or None, state=state, created_at=moment,
-                )
-            )  # fmt: skip
-            message.state = MessageState.checked
-            message.next_attempt_at = None
-            self._release(session, message)
+            self.add_reply(session, message, submission, composed, to_address=to_address,
+                           in_reply_to=incoming.message_id or None, moment=moment)  # fmt: skip
             session.commit()
+
+    def add_reply(
+        self,
+        session: Session,
+        message: Message,
+        submission: Submission,
+        composed: ComposedReply,
+        *,
+        to_address: str,
+        in_reply_to: str | None,
+        moment: datetime,
+        sequence: int = 1,
+    ) -> Reply:
+        """Queue a reply to ``message``: pending, or suppressed (with the reason audited) when it must not go out."""
+        assert message.id is not None
+        state = self._reply_state(session, to_address, moment) if message.reply_wanted else ReplyState.suppressed
+        suffix = f".{sequence}" if sequence > 1 else ""
+        reply = Reply(
+            message_id=message.id, sequence=sequence, submission_id=submission.id, to_address=to_address,
+            subject=composed.subject, body=composed.body,
+            message_id_header=make_msgid(f"reply{message.id}{suffix}", domain="zhengji.local"),
+            in_reply_to=in_reply_to, state=state, created_at=moment,
+        )  # fmt: skip
+        session.add(reply)
+        if state is ReplyState.suppressed:
+            reason = "backfill" if not message.reply_wanted else "no_address" if not to_address else "daily_cap"
+            session.add(
+                AuditEvent(
+                    at=moment,
+                    actor=ACTOR,
+                    action="reply_suppressed",
+                    message_id=message.id,
+                    submission_id=submission.id,
+                    detail={"sequence": sequence, "reason": reason},
+                )
+            )
+        return reply
 
     def _reply_state(self, session: Session, to_address: str, moment: datetime) -> ReplyState:
         if not to_address:
@@ -305,12 +313,19 @@ class Pipeline:
         return ReplyState.suppressed if recent >= DAILY_REPLY_CAP else ReplyState.pending
 
     def reply(self, message_id: int) -> None:
+        """Send the mail's pending replies in order, each recorded as sent in its own commit."""
         with Session(self.engine) as session:
             message = session.get(Message, message_id)
-            reply = session.exec(select(Reply).where(Reply.message_id == message_id)).one()
             assert message is not None
-            if reply.state == ReplyState.pending:
-                outgoing = self._outgoing(session, message, reply)
+            pending = session.exec(
+                select(Reply)
+                .where(Reply.message_id == message_id, Reply.state == ReplyState.pending)
+                .order_by(col(Reply.sequence))
+            ).all()
+            for reply in pending:
+                submission = session.get(Submission, reply.submission_id) if reply.submission_id else None
+                sender_address = (message.envelope_to or self.settings.mailboxes)[0]
+                outgoing = outgoing_message(reply, sender_address, submission.reference if submission else None)
                 if self.settings.outbound_smtp_url is None:
                     deliver_to_maildir(self.settings.outbox_dir, outgoing)
                 else:
@@ -319,72 +334,19 @@ class Pipeline:
                 reply.sent_at = self.now()
                 reply.attempts += 1
                 session.add(reply)
-            message.state = MessageState.replied
-            self._release(session, message)
-            session.add(AuditEvent(at=self.now(), actor=ACTOR, action=f"reply_{reply.state.value}",
-                                   message_id=message_id, submission_id=reply.submission_id))  # fmt: skip
-            session.commit()
-
-    def _outgoing(self, session: Session, message: Message, reply: Reply) -> EmailMessage:
-        submission = session.get(Submission, reply.submission_id) if reply.submission_id else None
-        sender_address = (message.envelope_to or self.settings.mailboxes)[0]
-        outgoing = EmailMessage()
-        outgoing["From"] = formataddr(("职业技能鉴定中心受理系统", sender_address))
-        outgoing["To"] = reply.to_address
-        outgoing["Subject"] = reply.subject
-        outgoing["Message-ID"] = reply.message_id_header
-        if reply.in_reply_to:
-            outgoing["In-Reply-To"] = reply.in_reply_to
-            outgoing["References"] = reply.in_reply_to
-        outgoing["Auto-Submitted"] = "auto-replied"  # RFC 3834: never answered by a well-behaved responder
-        outgoing["X-Auto-Response-Suppress"] = "All"
-        if submission is not None:
-            outgoing["X-Zhengji-Reference"] = submission.reference
-        outgoing.set_content(reply.body, charset="utf-8")
-        return outgoing
-
-
-def _last_findings(session: Session, submission_id: int | None) -> list[dict[str, Any]]:
-    """The submission-level findings of the case's last verdict (kept in its status audit event)."""
-    event = session.exec(
-        select(AuditEvent)
-        .where(AuditEvent.submission_id == submission_id, AuditEvent.action == "status")
-        .order_by(col(AuditEvent.id).desc())
-    ).first()
-    return list(event.detail.get("findings", [])) if event else []
-
-
-def _key(where: str, finding: dict[str, Any]) -> tuple[str, str, str, str]:
-    return (where, str(finding.get("code")), str(finding.get("field")), str(finding.get("row")))
-
-
-def describe_changes(
-    previous: Sequence[Document], previous_findings: list[dict[str, Any]], checked: CheckedSubmission
-) -> list[str]:
-    """What a new version changed, as the reply tells it: the files received anew, the problems now corrected."""
-    old_files = {(document.filename, document.sha256) for document in previous}
-    new_files = [document.file for document in checked.documents if (document.file, document.sha256) not in old_files]
-    old_errors = {
-        _key(document.form, finding): str(finding.get("message"))
-        for document in previous
-        for finding in document.findings
-        if finding.get("severity") == "error"
-    }
-    old_errors |= {
-        _key("", finding): str(finding.get("message"))
-        for finding in previous_findings
-        if finding.get("severity") == "error"
-    }
-    new_errors = {
-        _key(document.form, finding.as_json())
-        for document in checked.documents
-        for finding in document.findings
-        if finding.severity == "error"
-    }
-    new_errors |= {_key("", finding.as_json()) for finding in checked.findings if finding.severity == "error"}
-    changes = [f"本次新收到：{'、'.join(new_files)}。"] if new_files else []
-    changes += [f"已更正：{message}" for key, message in old_errors.items() if key not in new_errors]
-    return changes
+                session.add(
+                    AuditEvent(
+                        at=self.now(),
+                        actor=ACTOR,
+                        action="reply_sent",
+                        message_id=message_id,
+                        submission_id=reply.submission_id,
+                        detail={"sequence": reply.sequence},
+                    )
+                )
+                session.commit()
+            if self._advance(session, message_id, MessageState.checked, MessageState.replied):
+                session.commit()
 
 
 def _threaded() -> bool:

@@ -70,6 +70,8 @@ class Message(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     claimed_by: str | None = Field(default=None, max_length=120)
     claimed_until: datetime | None = _time(nullable=True)
+    # False for old mail back-filled with `zhengji ingest` (without --reply): processed and filed, never answered.
+    reply_wanted: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
     # Which version of its submission this mail made (1 for the first mail of a case).
     version: int | None = None
@@ -96,7 +98,11 @@ class Submission(SQLModel, table=True):
 
 
 class Document(SQLModel, table=True):
-    """One attachment as parsed: what form it is, its fields and findings, and which parser said so."""
+    """One attachment as parsed: what form it is, its fields and findings, and which parser said so.
+
+    Written by the parse step with no submission yet; the check step then files it under its case (setting
+    ``submission_id`` and ``version``) and stores the findings as judged with the rest of the mail.
+    """
 
     __tablename__ = "documents"
 
@@ -111,18 +117,24 @@ class Document(SQLModel, table=True):
     form: str = Field(max_length=48)
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
     findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=sa.Column(JSONType, nullable=False))
+    # Evidence the submission check reads besides fields and findings: red seals on a PDF, a text layer or a scan.
+    red_seals: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    text_layer: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
     parser_version: str = Field(max_length=32)
     superseded: bool = False
     created_at: datetime = _time(nullable=False)
 
 
 class Reply(SQLModel, table=True):
-    """The one answer to one processed mail (unique per message, so a crash cannot make it two)."""
+    """An answer to a processed mail: ``sequence`` 1 is the one answer of the pipeline (unique per message, so a
+    crash cannot make it two); a clerk's ``zhengji reprocess --reply`` adds the next sequence number."""
 
     __tablename__ = "replies"
+    __table_args__ = (sa.UniqueConstraint("message_id", "sequence", name="uq_replies_message_sequence"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    message_id: int = Field(foreign_key="messages.id", unique=True)
+    message_id: int = Field(foreign_key="messages.id", index=True)
+    sequence: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
     to_address: str = Field(max_length=320)
     subject: str = Field(max_length=998)

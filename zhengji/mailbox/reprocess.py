@@ -1,0 +1,152 @@
+"""Re-checking a case after a parser upgrade: the latest mail is parsed again, the verdict updated, and — only
+when a clerk asks and the verdict changed — a corrected reply queued.
+
+A case a reviewer already acts on keeps its status and gets no automatic reply: the reviewer owns it now.
+The old documents stay as history (superseded). The mail is locked while it is re-checked, and a mail the
+pipeline is still working on is left alone, so a reprocess never races a worker into a lost or double reply.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from zhengji.clock import shanghai_date
+from zhengji.mailbox.changes import checked_errors, last_findings, stored_errors
+from zhengji.mailbox.compose import compose_reply
+from zhengji.mailbox.documents import current_documents, document_row
+from zhengji.mailbox.pipeline import Pipeline
+from zhengji.parsers.document import PARSER_VERSION
+from zhengji.parsers.submission import judge
+from zhengji.storage.models import AuditEvent, Message, MessageState, Reply, ReplyState, Submission
+from zhengji.storage.status import CHECK_RESULTS, SubmissionStatus, transition
+
+ACTOR = "reprocess"
+
+
+class ReplyOutcome(StrEnum):
+    """What happened to the reply of a reprocessed case, as the clerk's table shows it."""
+
+    not_asked = "not_asked"
+    queued = "queued"
+    suppressed = "suppressed"  # the daily cap per sender, no address to answer, or back-filled old mail
+    unchanged = "unchanged"  # the verdict is the same: the applicant already has it
+    reviewer = "reviewer"  # a reviewer acts on the case; no automatic reply
+    busy = "busy"  # the pipeline is still working on the mail; nothing was changed
+    no_mail = "no_mail"  # the case has no processed mail
+
+
+OUTCOME_LABELS = {
+    ReplyOutcome.not_asked: "未发送（未要求）",
+    ReplyOutcome.queued: "已重新发送",
+    ReplyOutcome.suppressed: "未发送（已达每日回复上限、无回复地址或为导入的历史邮件）",
+    ReplyOutcome.unchanged: "结果未变，未重复发送",
+    ReplyOutcome.reviewer: "已由工作人员审核，未自动发送",
+    ReplyOutcome.busy: "邮件正在处理中，未作改动，请稍后重试",
+    ReplyOutcome.no_mail: "无已处理的邮件",
+}
+
+
+@dataclass(frozen=True)
+class Reprocessed:
+    before: SubmissionStatus
+    after: SubmissionStatus
+    changed: bool  # the new verdict differs from the stored one (status or errors)
+    reply: ReplyOutcome
+
+
+def reprocess(pipeline: Pipeline, submission_id: int, *, reply: bool = False) -> Reprocessed:
+    """Parse and check the case's latest mail again; queue a corrected reply when asked and the verdict changed."""
+    with Session(pipeline.engine) as session:
+        submission = session.get(Submission, submission_id)
+        if submission is None:
+            raise LookupError(f"no submission {submission_id}")
+        latest = session.exec(
+            select(Message.id).where(Message.submission_id == submission_id).order_by(col(Message.id).desc())
+        ).first()
+        if latest is None:
+            return Reprocessed(submission.status, submission.status, False, ReplyOutcome.no_mail)
+    incoming, mail = pipeline.load(latest)
+    checked = judge(mail, pipeline.parse_documents(mail))
+    moment = pipeline.now()
+    with Session(pipeline.engine) as session:
+        message = session.exec(select(Message).where(Message.id == latest).with_for_update()).one()
+        submission = session.get(Submission, submission_id)
+        assert submission is not None and message.id is not None
+        before = submission.status
+        if message.state not in {MessageState.replied, MessageState.failed} or (
+            message.claimed_until is not None and message.claimed_until > moment
+        ):
+            return Reprocessed(before, before, False, ReplyOutcome.busy)
+        old_rows = current_documents(session, message.id)
+        wanted = SubmissionStatus(checked.status)
+        old_errors = stored_errors(old_rows, last_findings(session, submission_id))
+        changed = wanted is not before or set(old_errors) != checked_errors(checked)
+        for row in old_rows:
+            row.superseded = True
+            session.add(row)
+        for document in checked.documents:
+            row = document_row(message.id, document, moment)
+            row.submission_id, row.version = submission_id, message.version or submission.version
+            session.add(row)
+        machine_verdict = before in CHECK_RESULTS
+        findings = [finding.as_json() for finding in checked.findings]
+        if machine_verdict and wanted is not before:
+            transition(
+                session,
+                submission,
+                wanted,
+                actor=ACTOR,
+                at=moment,
+                detail={"parser_version": PARSER_VERSION, "message_id": message.id, "findings": findings},
+            )
+        outcome = ReplyOutcome.not_asked
+        if reply:
+            if not machine_verdict:
+                outcome = ReplyOutcome.reviewer
+            elif not changed:
+                outcome = ReplyOutcome.unchanged
+            else:
+                sequence = (
+                    1
+                    + session.exec(
+                        select(func.coalesce(func.max(Reply.sequence), 0)).where(Reply.message_id == message.id)
+                    ).one()
+                )
+                composed = compose_reply(checked, submission.reference, shanghai_date(moment), reissued=True)
+                queued = pipeline.add_reply(
+                    session,
+                    message,
+                    submission,
+                    composed,
+                    to_address=incoming.from_address or message.envelope_from or "",
+                    in_reply_to=incoming.message_id or None,
+                    moment=moment,
+                    sequence=sequence,
+                )
+                outcome = ReplyOutcome.queued if queued.state is ReplyState.pending else ReplyOutcome.suppressed
+                if queued.state is ReplyState.pending:
+                    message.state = MessageState.checked  # the pipeline's reply step sends it
+                    message.next_attempt_at = None
+                    message.attempts = 0  # a mail that had failed gets its full retries for the new reply
+                    session.add(message)
+        session.add(
+            AuditEvent(
+                at=moment,
+                actor=ACTOR,
+                action="reprocess",
+                submission_id=submission_id,
+                message_id=message.id,
+                detail={
+                    "parser_version": PARSER_VERSION,
+                    "changed": changed,
+                    "reply": outcome.value,
+                    "findings": findings,
+                },
+            )
+        )
+        session.commit()
+        return Reprocessed(before, submission.status, changed, outcome)
