@@ -55,7 +55,8 @@ def postgres_server() -> Iterator[str]:
         server.stop()
 
 
-def _fresh_postgres_database(server_url: str) -> str:
+def fresh_postgres_database(server_url: str) -> str:
+    """The URL of a new, empty database on the server, so that no two tests share tables."""
     url = make_url(server_url)
     name = f"zj_{uuid.uuid4().hex[:12]}"
     conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -69,7 +70,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database of each kind zhengji supports: a SQLite file, and a fresh PostgreSQL database."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'zhengji.db'}"
-    return _fresh_postgres_database(request.getfixturevalue("postgres_server"))
+    return fresh_postgres_database(request.getfixturevalue("postgres_server"))
 
 
 @pytest.fixture

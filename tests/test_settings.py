@@ -22,6 +22,7 @@ def test_defaults_are_the_contracts() -> None:
     assert settings.outbound_smtp_url is None
     assert settings.telegram_token is None
     assert settings.now is None
+    assert (settings.imap_done_flag, settings.imap_done_folder) == ("$Zhengji", None)
 
 
 def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -45,6 +46,18 @@ def test_values_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.now == datetime(2025, 6, 21, 10, 0, tzinfo=SHANGHAI)
 
 
+def test_the_imap_done_flag_and_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZHENGJI_IMAP_URL", "imaps://yanfa312%40126.com:AUTHCODE123@imap.126.com/INBOX")
+    monkeypatch.setenv("ZHENGJI_IMAP_DONE_FLAG", " \\seen ")
+    monkeypatch.setenv("ZHENGJI_IMAP_DONE_FOLDER", " 已处理 ")
+    settings = load_settings()
+    assert (settings.imap_done_flag, settings.imap_done_folder) == ("\\Seen", "已处理")
+    monkeypatch.setenv("ZHENGJI_IMAP_DONE_FLAG", "")
+    monkeypatch.setenv("ZHENGJI_IMAP_DONE_FOLDER", "")
+    settings = load_settings()
+    assert (settings.imap_done_flag, settings.imap_done_folder) == ("$Zhengji", None)
+
+
 def test_dotenv_file_is_read(clean_environment: Path) -> None:
     (clean_environment / ".env").write_text("ZHENGJI_WEB_LISTEN=0.0.0.0:9000\n", encoding="utf-8")
     assert load_settings().web_listen == HostPort("0.0.0.0", 9000)
@@ -62,6 +75,13 @@ def test_dotenv_file_is_read(clean_environment: Path) -> None:
         ("ZHENGJI_NOW", "next tuesday", "设置 ZHENGJI_NOW 有误：应为 ISO-8601 时间"),
         ("ZHENGJI_DATABASE_URL", "mysql://x", "设置 ZHENGJI_DATABASE_URL 有误：只支持"),
         ("ZHENGJI_TELEGRAM_TOKEN", "abc", "设置 ZHENGJI_TELEGRAM_TOKEN 有误：不像 Telegram 机器人令牌"),
+        ("ZHENGJI_IMAP_DONE_FLAG", "已处理", "设置 ZHENGJI_IMAP_DONE_FLAG 有误：“已处理”不是有效的 IMAP 标记"),
+        ("ZHENGJI_IMAP_DONE_FLAG", "$Zheng ji", "设置 ZHENGJI_IMAP_DONE_FLAG 有误：“$Zheng ji”不是有效的 IMAP 标记"),
+        ("ZHENGJI_IMAP_DONE_FLAG", "(Done)", "设置 ZHENGJI_IMAP_DONE_FLAG 有误：“(Done)”不是有效的 IMAP 标记"),
+        ("ZHENGJI_IMAP_DONE_FLAG", "Done*", "设置 ZHENGJI_IMAP_DONE_FLAG 有误：“Done*”不是有效的 IMAP 标记"),
+        ("ZHENGJI_IMAP_DONE_FLAG", "\\Done", "设置 ZHENGJI_IMAP_DONE_FLAG 有误：“\\Done”不是 IMAP 系统标记"),
+        ("ZHENGJI_IMAP_DONE_FLAG", "\\Deleted", "设置 ZHENGJI_IMAP_DONE_FLAG 有误：不能使用 \\Deleted"),
+        ("ZHENGJI_IMAP_DONE_FOLDER", "Done*", "设置 ZHENGJI_IMAP_DONE_FOLDER 有误：“Done*”不是有效的文件夹名称"),
     ],
 )
 def test_a_wrong_setting_is_one_line_naming_it(
@@ -75,6 +95,20 @@ def test_a_wrong_setting_is_one_line_naming_it(
     assert "\n" not in message
 
 
+def test_a_keyword_in_dotenv_keeps_its_dollar(clean_environment: Path) -> None:
+    (clean_environment / ".env").write_text("ZHENGJI_IMAP_DONE_FLAG=$Done\n", encoding="utf-8")
+    assert load_settings().imap_done_flag == "$Done"  # not taken for a variable to expand
+
+
+def test_the_done_folder_cannot_be_the_watched_folder(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Moving a mail into the folder it came from would give it a new UID there, and the watcher would read it again.
+    monkeypatch.setenv("ZHENGJI_IMAP_URL", "imaps://yanfa312%40126.com:AUTHCODE123@imap.126.com/INBOX")
+    monkeypatch.setenv("ZHENGJI_IMAP_DONE_FOLDER", "inbox")
+    with pytest.raises(SettingsError) as raised:
+        load_settings()
+    assert str(raised.value) == "设置 ZHENGJI_IMAP_DONE_FOLDER 有误：不能与所监视的文件夹“INBOX”相同"
+
+
 def test_env_example_names_every_setting_and_loads_as_is(clean_environment: Path) -> None:
     from zhengji.settings import ENV_PREFIX, Settings
 
@@ -85,6 +119,8 @@ def test_env_example_names_every_setting_and_loads_as_is(clean_environment: Path
     settings = load_settings()
     assert settings.smtp_listen == HostPort("127.0.0.1", 2525)
     assert settings.mailboxes == ["yanfa312@126.com", "jnzx_zzyfk@gd.gov.cn"]
+    assert settings.imap_done_flag == "$Zhengji"
+    assert settings.imap_done_folder is None
 
 
 def test_json_logs_are_one_object_a_line() -> None:

@@ -14,13 +14,20 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import unquote, urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from zhengji.clock import as_aware
 
 ENV_PREFIX = "ZHENGJI_"
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# An IMAP keyword is an atom (RFC 3501 9): printable ASCII without atom-specials. "}" is legal there but is
+# refused too, as some servers trip over it.
+_IMAP_KEYWORD = re.compile(r"[!#$&'+,\-./0-9:;<=>?@A-Z\[^_`a-z|~]+")
+# System flags a client may set (RFC 3501 2.3.2). \Deleted is left out: zhengji never marks mail for deletion
+# of its own accord, and a client's next EXPUNGE would remove the mail.
+_SYSTEM_FLAGS = {flag.lower(): flag for flag in ("\\Seen", "\\Answered", "\\Flagged", "\\Draft")}
+DEFAULT_IMAP_DONE_FLAG = "$Zhengji"
 
 
 @dataclass(frozen=True)
@@ -89,6 +96,41 @@ def parse_server_url(text: str, schemes: dict[str, int], need_login: bool) -> Se
     )
 
 
+def parse_imap_flag(text: str) -> str:
+    """The flag that marks a processed mail: a keyword such as ``$Zhengji`` or a system flag such as ``\\Seen``.
+
+    Checked here because a server answers a bad flag with ``BAD`` only when the first mail is done, which would
+    stop the watcher from settling any mail at all.
+    """
+    flag = text.strip()
+    if not flag:
+        return DEFAULT_IMAP_DONE_FLAG
+    if flag.startswith("\\"):
+        if flag.lower() == "\\deleted":
+            raise ValueError("不能使用 \\Deleted：zhengji 从不删除邮件")
+        if flag.lower() not in _SYSTEM_FLAGS:
+            raise ValueError(f"“{flag}”不是 IMAP 系统标记（可用 \\Seen、\\Answered、\\Flagged、\\Draft）")
+        return _SYSTEM_FLAGS[flag.lower()]
+    if not _IMAP_KEYWORD.fullmatch(flag):
+        raise ValueError(
+            f"“{flag}”不是有效的 IMAP 标记（只能由英文字母、数字和 $ _ - . 等符号组成，"
+            "不能含空格、括号、引号、% * ]），例如 $Zhengji"
+        )
+    return flag
+
+
+def parse_imap_folder(text: str, watched: str | None = None) -> str | None:
+    """The folder processed mail is moved to; empty means that mail stays where it is (only flagged)."""
+    folder = text.strip()
+    if not folder:
+        return None
+    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in folder) or "*" in folder or "%" in folder:
+        raise ValueError(f"“{folder}”不是有效的文件夹名称（不能含控制字符或 * %）")
+    if watched is not None and (folder == watched or folder.upper() == watched.upper() == "INBOX"):
+        raise ValueError(f"不能与所监视的文件夹“{watched}”相同")
+    return folder
+
+
 def _default_mailboxes() -> list[str]:
     # The notices name the mailboxes; reading them from the registry keeps a new notice a data change.
     from zhengji.notices.registry import load_registry
@@ -107,6 +149,8 @@ class Settings(BaseSettings):
     # NoDecode: these are given as plain text (host:port, URLs), not JSON, whatever their Python type.
     smtp_listen: Annotated[HostPort | None, NoDecode] = HostPort("127.0.0.1", 2525)
     imap_url: Annotated[ServerURL | None, NoDecode] = None
+    imap_done_flag: str = DEFAULT_IMAP_DONE_FLAG
+    imap_done_folder: str | None = None
     outbound_smtp_url: Annotated[ServerURL | None, NoDecode] = None
     web_listen: Annotated[HostPort, NoDecode] = HostPort("127.0.0.1", 8000)
     telegram_token: SecretStr | None = None
@@ -152,6 +196,21 @@ class Settings(BaseSettings):
     def _imap_url(cls, value: Any) -> Any:
         if isinstance(value, str):
             return parse_server_url(value, {"imap": 143, "imaps": 993}, need_login=True) if value else None
+        return value
+
+    @field_validator("imap_done_flag", mode="before")
+    @classmethod
+    def _imap_done_flag(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return parse_imap_flag(value)
+        return value
+
+    @field_validator("imap_done_folder", mode="before")
+    @classmethod
+    def _imap_done_folder(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            url = info.data.get("imap_url")
+            return parse_imap_folder(value, watched=(url.path or "INBOX") if isinstance(url, ServerURL) else None)
         return value
 
     @field_validator("outbound_smtp_url", mode="before")

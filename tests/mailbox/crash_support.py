@@ -209,10 +209,25 @@ class IMAPAppender(threading.Thread):
 
 
 class Service:
-    """``python -m zhengji serve`` as a subprocess in its own process group, so that a kill takes all of it."""
+    """``python -m zhengji serve`` as a subprocess in its own process group, so that a kill takes all of it.
 
-    def __init__(self, data_dir: Path, logs: Path, *, imap_url: str, smtp_port: int, web_port: int) -> None:
+    On PostgreSQL a kill also closes the service's connections; the server then rolls back their transactions and
+    drops their row locks, which is what lets the next run claim the mails the dead one held.
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        logs: Path,
+        *,
+        imap_url: str,
+        smtp_port: int,
+        web_port: int,
+        database_url: str | None = None,
+    ) -> None:
         self.data_dir = data_dir
+        # None leaves ZHENGJI_DATABASE_URL unset, so that serve uses its default SQLite file in the data directory.
+        self.database_url = database_url
         self.logs = logs
         self.imap_url = imap_url
         self.smtp_port = smtp_port
@@ -232,6 +247,8 @@ class Service:
                 "ZHENGJI_NOW": now.isoformat(),
             }
         )
+        if self.database_url is not None:
+            environment["ZHENGJI_DATABASE_URL"] = self.database_url
         self.runs += 1
         self._log = (self.logs / f"serve-{self.runs}.log").open("wb")
         self.process = subprocess.Popen(

@@ -4,13 +4,16 @@
 real Dovecot the service watches. Meanwhile ``zhengji serve`` is SIGKILLed at random moments and restarted on the
 same data directory; the last run's clock is past every lease the dead runs held. Afterwards every mail is stored
 once, processed once and answered once. Replay a failure with the seed and kill points the test prints.
+
+It runs on both databases zhengji supports: the default SQLite file in the data directory, and a fresh PostgreSQL
+database, where the worker loops of one run claim mails with ``FOR UPDATE SKIP LOCKED`` and a killed run's locks
+must vanish with its connections.
 """
 
 from __future__ import annotations
 
 import mailbox as std_mailbox
 import random
-import sqlite3
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -18,9 +21,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from tests.conftest import need_server
+from tests.conftest import fresh_postgres_database, need_server
 from tests.mailbox.crash_support import (
     IMAPAppender,
     Service,
@@ -53,22 +58,46 @@ def dovecot() -> Iterator[ThrowawayDovecot]:
         need_server(f"Dovecot: {error}")
 
 
-def _waiting(database: Path) -> tuple[int, int, dict[str, int]]:
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def serve_database(request: pytest.FixtureRequest) -> str | None:
+    """The ZHENGJI_DATABASE_URL serve runs on: None for its default SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return None
+    return fresh_postgres_database(request.getfixturevalue("postgres_server"))
+
+
+def _waiting(engine: Engine) -> tuple[int, int, dict[str, int]]:
     """(IMAP rows, SMTP rows, rows per state) as another reader of the live database sees them."""
-    with sqlite3.connect(database, timeout=30) as connection:
-        states = dict(connection.execute("SELECT state, count(*) FROM messages GROUP BY state").fetchall())
-        sources = dict(connection.execute("SELECT source, count(*) FROM messages GROUP BY source").fetchall())
-    return int(sources.get("imap", 0)), int(sources.get("smtp", 0)), {str(k): int(v) for k, v in states.items()}
+    with engine.connect() as connection:
+        states = connection.execute(text("SELECT state, count(*) FROM messages GROUP BY state")).all()
+        sources = connection.execute(text("SELECT source, count(*) FROM messages GROUP BY source")).all()
+    rows = {str(source): int(count) for source, count in sources}
+    return rows.get("imap", 0), rows.get("smtp", 0), {str(state): int(count) for state, count in states}
+
+
+def _pending(states: dict[str, int]) -> int:
+    """Mails still on their way, whichever steps the pipeline has between ``received`` and ``replied``."""
+    finished = {MessageState.replied.value, MessageState.ignored.value, MessageState.failed.value}
+    return sum(count for state, count in states.items() if state not in finished)
 
 
 def test_every_mail_is_stored_processed_and_answered_once_across_sigkills(
-    dovecot: ThrowawayDovecot, tmp_path: Path
+    dovecot: ThrowawayDovecot, serve_database: str | None, tmp_path: Path
 ) -> None:
     rng = random.Random(SEED)
     smtp_mails = build_mails("smtp", SMTP_MAILS, real=2)
     imap_mails = build_mails("imap", IMAP_MAILS, real=1)
     data_dir = tmp_path / "var"
-    service = Service(data_dir, tmp_path, imap_url=dovecot.url, smtp_port=free_port(), web_port=free_port())
+    database_url = serve_database or f"sqlite:///{data_dir / 'zhengji.db'}"
+    service = Service(
+        data_dir,
+        tmp_path,
+        imap_url=dovecot.url,
+        smtp_port=free_port(),
+        web_port=free_port(),
+        database_url=serve_database,
+    )
+    observer = make_engine(database_url)
     ledger = SMTPLedger()
     deadline = time.monotonic() + 80
     senders = [
@@ -77,7 +106,7 @@ def test_every_mail_is_stored_processed_and_answered_once_across_sigkills(
     ]
     appender = IMAPAppender(dovecot, imap_mails, random.Random(rng.random()))
     kill_after = [round(rng.uniform(0.3, 4.0), 2) for _ in range(KILLS)]
-    print(f"crash test seed {SEED}: SIGKILL after {kill_after} s of each run")
+    print(f"crash test seed {SEED} on {observer.dialect.name}: SIGKILL after {kill_after} s of each run")
     try:
         service.start(run_clock(BASE_NOW, 0, LEASE))
         service.wait_listening()
@@ -87,7 +116,7 @@ def test_every_mail_is_stored_processed_and_answered_once_across_sigkills(
             time.sleep(delay)
             assert service.alive(), f"serve stopped by itself in run {run}:\n{service.output()[-4000:]}"
             service.kill()
-            imap_rows, smtp_rows, states = _waiting(data_dir / "zhengji.db")
+            imap_rows, smtp_rows, states = _waiting(observer)
             print(f"run {run}: killed {delay} s after start; {len(ledger.accepted)} mails accepted over SMTP, "
                   f"{len(appender.appended)} appended; rows imap={imap_rows} smtp={smtp_rows} {states}")  # fmt: skip
             service.start(run_clock(BASE_NOW, run + 1, LEASE))
@@ -100,9 +129,8 @@ def test_every_mail_is_stored_processed_and_answered_once_across_sigkills(
         assert len(ledger.accepted) == SMTP_MAILS and len(appender.appended) == IMAP_MAILS
         drained = time.monotonic() + 60
         while True:
-            imap_rows, smtp_rows, states = _waiting(data_dir / "zhengji.db")
-            pending = states.get("received", 0) + states.get("checked", 0)
-            if imap_rows >= IMAP_MAILS and smtp_rows >= SMTP_MAILS and not pending:
+            imap_rows, smtp_rows, states = _waiting(observer)
+            if imap_rows >= IMAP_MAILS and smtp_rows >= SMTP_MAILS and not _pending(states):
                 break
             assert service.alive(), f"serve stopped by itself in the last run:\n{service.output()[-4000:]}"
             if time.monotonic() > drained:
@@ -112,8 +140,9 @@ def test_every_mail_is_stored_processed_and_answered_once_across_sigkills(
         assert service.stop() == 0, service.output()[-3000:]
     finally:
         service.ensure_dead()
+        observer.dispose()
 
-    engine = make_engine(f"sqlite:///{data_dir / 'zhengji.db'}")
+    engine = make_engine(database_url)
     with Session(engine) as session:
         rows = list(session.exec(select(Message)).all())
         replies = {reply.message_id: reply for reply in session.exec(select(Reply)).all()}

@@ -9,8 +9,17 @@ this folder is then skipped, so that nothing is kept twice.
 
 NetEase (126.com, 163.com) refuses ``SELECT`` with "Unsafe Login" until the client names itself with an RFC 2971
 ``ID`` command, so the watcher logs in without selecting, sends ``ID``, then selects. It waits with IDLE (RFC
-2177) and falls back to polling where the server lacks it, reconnects with backoff when the connection drops,
-and never deletes or expunges anything: it only adds a flag once the pipeline has processed a mail.
+2177) and falls back to polling where the server lacks it, and reconnects with backoff when the connection drops.
+
+Once the pipeline has processed every attachment of a mail (its row is ``replied`` or ``ignored``), the watcher
+settles the mail in the account: it adds the configured flag (``ZHENGJI_IMAP_DONE_FLAG``) and, when a done folder
+is configured (``ZHENGJI_IMAP_DONE_FOLDER``), then moves it there, so that the clerks' inbox holds only what is
+still open. A move is RFC 6851 ``UID MOVE``, or ``UID COPY`` followed by ``\\Deleted`` and RFC 4315 ``UID
+EXPUNGE`` of exactly those UIDs; a server with neither gets the copy and the ``\\Deleted`` flag but no expunge at
+all, because a plain ``EXPUNGE`` would also remove mails the clerks themselves marked deleted. Moving a mail away
+does not disturb where the watcher stands: UIDs are never reused under one UIDVALIDITY, so the highest UID kept
+stays exact whether or not the mails below it are still in the folder. No mail ever leaves the account: at
+worst, after a crash between a copy and its expunge, it is in both folders.
 
 imaplib is blocking, so the watcher runs in a thread; :class:`IMAPComponent` is its face in ``zhengji serve``.
 """
@@ -27,13 +36,15 @@ import select
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
 from imap_tools import BaseMailBox, MailBox, MailBoxStartTls, MailBoxUnencrypted
 from imap_tools.errors import ImapToolsError
-from sqlalchemy import func, or_
+from imap_tools.utils import encode_folder
+from sqlalchemy import func, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.sql.elements import ColumnElement
@@ -42,7 +53,7 @@ from sqlmodel import select as sql_select
 
 from zhengji import __version__
 from zhengji.mailbox.intake import Receipt, keep, message_id_of
-from zhengji.settings import ServerURL, Settings
+from zhengji.settings import DEFAULT_IMAP_DONE_FLAG, ServerURL, Settings, parse_imap_flag, parse_imap_folder
 from zhengji.storage.blobs import BlobStore
 from zhengji.storage.db import make_engine
 from zhengji.storage.models import Message, MessageSource, MessageState
@@ -53,7 +64,7 @@ log = logging.getLogger("zhengji.imap")
 imaplib.Commands.setdefault("ID", ("NONAUTH", "AUTH", "SELECTED"))
 
 CLIENT_ID = f'("name" "zhengji" "version" "{__version__}" "vendor" "zhengji")'
-DEFAULT_FLAG = "$Zhengji"
+DEFAULT_FLAG = DEFAULT_IMAP_DONE_FLAG
 # Bodies fetched in one command stay under this many bytes, so that a folder full of large attachments is read
 # in several round trips instead of held in memory at once.
 FETCH_BYTES = 16 * 1024 * 1024
@@ -188,7 +199,8 @@ class IMAPWatcher:
         timeout: float = 30.0,
         backoff: float = 1.0,
         max_backoff: float = 300.0,
-        processed_flag: str = DEFAULT_FLAG,
+        done_flag: str = DEFAULT_FLAG,
+        done_folder: str | None = None,
         client_id: str = CLIENT_ID,
     ) -> None:
         self.account = account
@@ -203,11 +215,16 @@ class IMAPWatcher:
         self.timeout = timeout
         self.backoff = backoff
         self.max_backoff = max_backoff
-        self.processed_flag = processed_flag
+        # The same checks as the settings, so that a watcher built in code cannot send a malformed STORE either.
+        self.done_flag = parse_imap_flag(done_flag)
+        self.done_folder = parse_imap_folder(done_folder or "", watched=account.folder)
         self.client_id = client_id
         self.connected = threading.Event()  # set while a session is logged in and watching
         self._current: BaseMailBox | None = None
         self._lock = threading.Lock()
+        # Per connection: how a move is done there (None: the done folder could not be made ready).
+        self._movers: weakref.WeakKeyDictionary[BaseMailBox, str | None] = weakref.WeakKeyDictionary()
+        self._warned_no_expunge = False
 
     # -- connection ---------------------------------------------------------------------------------------
 
@@ -494,7 +511,7 @@ class IMAPWatcher:
                     "IDLE" if idle else f"polling every {self.poll_interval:g} s",
                 )
                 after = self.catch_up(mailbox, uidvalidity, after)
-                self.flag_finished(mailbox, uidvalidity)
+                self.settle_finished(mailbox, uidvalidity)
                 self.connected.set()
                 while not stop.is_set():
                     if idle:
@@ -503,7 +520,7 @@ class IMAPWatcher:
                         self._wait_poll(stop)
                     if not stop.is_set():
                         after = self.catch_up(mailbox, uidvalidity, after)
-                        self.flag_finished(mailbox, uidvalidity)
+                        self.settle_finished(mailbox, uidvalidity)
             finally:
                 self.connected.clear()
 
@@ -535,16 +552,20 @@ class IMAPWatcher:
 
     # -- after processing ------------------------------------------------------------------------------------
 
-    def flag_finished(self, mailbox: BaseMailBox, uidvalidity: int) -> int:
-        """Flag, in the folder, the mails the pipeline has finished (answered or ignored); returns how many.
+    def settle_finished(self, mailbox: BaseMailBox, uidvalidity: int) -> int:
+        """Flag, and move to the done folder if one is set, the mails the pipeline has finished; returns how many.
 
-        Runs on the watcher's own connection between waits, so a mail is flagged only after every attachment
-        of it was processed, and never before; nothing is ever moved out of or deleted from the folder.
+        Runs on the watcher's own connection between waits, so a mail is settled only after every attachment of
+        it was processed, and never before. ``Message.imap_flagged`` means "settled": flagged and, when a done
+        folder is set, moved. It is committed only after the server confirmed both, so a crash in between sends
+        the same commands again, which is harmless: a UID that left the folder matches nothing.
         """
         done = (MessageState.replied, MessageState.ignored)
+        # Read, then let go of the database before talking to the server: on SQLite every transaction holds the
+        # write lock, and the SMTP server and the pipeline must not wait for IMAP round trips.
         with Session(self.engine) as session:
-            rows = session.exec(
-                sql_select(Message).where(
+            found = session.exec(
+                sql_select(Message.id, Message.imap_uid).where(
                     Message.source == MessageSource.imap,
                     Message.mailbox == self.account.mailbox,
                     Message.imap_uidvalidity == uidvalidity,
@@ -552,27 +573,31 @@ class IMAPWatcher:
                     col(Message.imap_flagged).is_(False),
                 )
             ).all()
-            uids = sorted({row.imap_uid for row in rows if row.imap_uid is not None})
-            if not uids:
+        ids = [row_id for row_id, _ in found]
+        uids = sorted({uid for _, uid in found if uid is not None})
+        if not uids:
+            return 0
+        self._store_flag(mailbox, uids)
+        if self.done_folder is not None:
+            try:
+                self._move(mailbox, uids)
+            except IMAPProtocolError as error:
+                # The mails stay flagged in the folder and are tried again at the next catch-up (or the next
+                # connection); intake must not stop because a folder cannot be written.
+                log.warning("IMAP %s: not moved to %r: %s", self.account.mailbox, self.done_folder, error)
                 return 0
-            typ, data = mailbox.client.uid(
-                "STORE", ",".join(str(uid) for uid in uids), "+FLAGS.SILENT", f"({self.processed_flag})"
-            )
-            if typ != "OK":
-                raise IMAPProtocolError(f"STORE failed: {data!r}")
-            for row in rows:
-                row.imap_flagged = True
-                session.add(row)
+        with Session(self.engine) as session:
+            session.exec(update(Message).where(col(Message.id).in_(ids)).values(imap_flagged=True))
             session.commit()
-            return len(uids)
+        return len(uids)
 
     def mark_processed(self, uid: int, uidvalidity: int) -> bool:
-        """Add the configured flag to one mail once the pipeline has processed every attachment of it.
+        """Settle one mail (flag it, and move it when a done folder is set) once every attachment was processed.
 
         Uses its own short connection (the watcher's is busy idling, and imaplib is not thread-safe). Returns
-        False, and flags nothing, when the folder's UIDVALIDITY is no longer the one the mail was kept under:
+        False, and touches nothing, when the folder's UIDVALIDITY is no longer the one the mail was kept under:
         the UID would then name another mail. ``UID STORE`` is sent directly because imap-tools' ``flag()``
-        expunges afterwards, and zhengji never removes mail from the account.
+        and ``move()`` send a plain ``EXPUNGE``, which would also remove mails that someone else marked deleted.
         """
         with self.connection() as (mailbox, current):
             if current != uidvalidity:
@@ -581,10 +606,95 @@ class IMAPWatcher:
                     current, uid,
                 )  # fmt: skip
                 return False
-            typ, data = mailbox.client.uid("STORE", str(uid), "+FLAGS.SILENT", f"({self.processed_flag})")
-            if typ != "OK":
-                raise IMAPProtocolError(f"STORE failed: {data!r}")
+            self._store_flag(mailbox, [uid])
+            if self.done_folder is not None:
+                self._move(mailbox, [uid])
             return True
+
+    def _store_flag(self, mailbox: BaseMailBox, uids: list[int]) -> None:
+        typ, data = mailbox.client.uid("STORE", uid_set(uids), "+FLAGS.SILENT", f"({self.done_flag})")
+        if typ != "OK":
+            raise IMAPProtocolError(f"STORE failed: {data!r}")
+
+    def _move(self, mailbox: BaseMailBox, uids: list[int]) -> None:
+        """Move these UIDs of the selected folder to the done folder, removing nothing else from it."""
+        assert self.done_folder is not None
+        if mailbox not in self._movers:
+            self._movers[mailbox] = self._prepare_move(mailbox)
+        how = self._movers[mailbox]
+        if how is None:
+            raise IMAPProtocolError(f"the folder {self.done_folder!r} could not be created")
+        client, target, uidset = mailbox.client, encode_folder(self.done_folder).decode("ascii"), uid_set(uids)
+        try:
+            if how == "MOVE":
+                self._check("MOVE", client.uid("MOVE", uidset, target))
+                return
+            self._check("COPY", client.uid("COPY", uidset, target))
+            # The copy is safe in the done folder; only now is the original marked, and only it is expunged.
+            self._check("STORE", client.uid("STORE", uidset, "+FLAGS.SILENT", r"(\Deleted)"))
+            if how == "UIDPLUS":
+                self._check("UID EXPUNGE", client.uid("EXPUNGE", uidset))
+        except IMAPProtocolError:
+            # Perhaps someone deleted the done folder meanwhile (NO [TRYCREATE]): look for it again next time.
+            self._movers.pop(mailbox, None)
+            raise
+
+    @staticmethod
+    def _check(command: str, answer: tuple[str, list[object]]) -> None:
+        typ, data = answer
+        if typ != "OK":
+            raise IMAPProtocolError(f"{command} failed: {data!r}")
+
+    def _prepare_move(self, mailbox: BaseMailBox) -> str | None:
+        """Create the done folder when it is missing, and choose how to move: ``MOVE``, ``UIDPLUS`` or ``COPY``.
+
+        Done once per connection; returns None (and logs why) when the folder can neither be found nor created.
+        """
+        assert self.done_folder is not None
+        folder = self.done_folder
+        try:
+            if not mailbox.folder.exists(folder):
+                try:
+                    mailbox.folder.create(folder)
+                    log.info("created the folder %r in %s", folder, self.account.username)
+                except ImapToolsError:
+                    if not mailbox.folder.exists(folder):  # another client may have created it meanwhile
+                        raise
+                # Web mail (126.com) and most clients show only subscribed folders.
+                with contextlib.suppress(ImapToolsError):
+                    mailbox.folder.subscribe(folder, True)
+        except ImapToolsError as error:
+            log.warning("IMAP %s: cannot create the folder %r: %s", self.account.mailbox, folder, error)
+            return None
+        capabilities = self._capabilities(mailbox)
+        if "MOVE" in capabilities:
+            return "MOVE"
+        if "UIDPLUS" in capabilities:
+            return "UIDPLUS"
+        if not self._warned_no_expunge:
+            self._warned_no_expunge = True
+            log.warning(
+                "IMAP %s: the server has neither MOVE nor UIDPLUS; processed mails are copied to %r and marked "
+                "\\Deleted, but not expunged (a plain EXPUNGE would remove other deleted mails too)",
+                self.account.mailbox,
+                folder,
+            )
+        return "COPY"
+
+
+def uid_set(uids: list[int]) -> str:
+    """An IMAP sequence set of exactly these UIDs, runs written ``a:b`` (``1:3,7``), to keep commands short."""
+    ordered = sorted(set(uids))
+    parts: list[str] = []
+    start = previous = ordered[0]
+    for uid in [*ordered[1:], None]:
+        if uid is not None and uid == previous + 1:
+            previous = uid
+            continue
+        parts.append(str(start) if start == previous else f"{start}:{previous}")
+        if uid is not None:
+            start = previous = uid
+    return ",".join(parts)
 
 
 class IMAPComponent:
@@ -605,11 +715,12 @@ class IMAPComponent:
             raise ValueError("ZHENGJI_IMAP_URL is not set")
         self._own_engine = engine is None
         self.engine = engine if engine is not None else make_engine(settings.resolved_database_url)
+        options = {"done_flag": settings.imap_done_flag, "done_folder": settings.imap_done_folder, **watcher_options}
         self.watcher = IMAPWatcher(
             IMAPAccount.from_url(settings.imap_url),
             self.engine,
             blobs if blobs is not None else BlobStore(settings.blob_dir),
-            **watcher_options,  # type: ignore[arg-type]
+            **options,  # type: ignore[arg-type]
         )
         self.grace = grace
 
