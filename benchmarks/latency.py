@@ -1,6 +1,7 @@
 """`make bench`: how long an applicant waits for the answer, from SMTP acceptance to the reply handed over.
 
-Run from the repository root: ``.venv/bin/python -m benchmarks.latency [--idle 30] [--burst-size 200] [--burst]``.
+Run from the repository root:
+``.venv/bin/python -m benchmarks.latency [--idle 30] [--imap 15] [--burst-size 200] [--burst]``.
 ``zhengji serve`` runs as a subprocess, as an operator runs it, with its outbound SMTP account pointed at an
 aiosmtpd server in this process that notes when each reply arrives. Each submission is the Foxmail mail with four
 attachments (``tests/fixtures/mail/foxmail_sh_complete.eml``) under a fresh Message-ID and its own sender, so that
@@ -9,6 +10,9 @@ the daily cap per sender never suppresses a reply; the clock is fixed inside the
 1. Idle: one submission at a time, the next only after the reply to the last, after a pause of up to a second
    (so that a submission lands at any point of the worker's idle poll). The issue asks for a median under 1 s and a
    99th percentile under 3 s. The clock starts when the SMTP server answers ``250`` (the mail is stored).
+   Then the same through IMAP (``--imap``): the service watches a throw-away Dovecot on loopback
+   (``tests/servers/dovecot.py``) and the clock starts when Dovecot answers the ``APPEND``, as when the mail
+   reaches the 126.com inbox; the watcher learns of it by IDLE, which Dovecot wakes about 0.5 s later.
 2. Burst: ``--burst-size`` submissions (200 by default, the issue's 2,000 with ``--burst``) sent as fast as
    eight connections (``--clients``) can, as at a window's close; all must be answered. The total time and the
    peak memory of the service are printed: the largest ``VmHWM`` of its processes, and the largest sum of their
@@ -39,15 +43,19 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
+from tests.servers.dovecot import DovecotUnavailable, ThrowawayDovecot, running_dovecot
+
 MAILBOX = "yanfa312@126.com"
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "mail" / "foxmail_sh_complete.eml"
 FIXTURE_SENDER = b"hr@yiwu-tech.com.cn"
 NOW = "2025-06-21T10:00:00+08:00"
+RECEIVED = datetime.fromisoformat(NOW)  # the INTERNALDATE of APPENDed mail: inside the June window too
 BURST_CLIENTS = 8
 IDLE_TIMEOUT = 60.0  # the longest one idle submission may wait for its answer
 BURST_SECONDS_PER_MAIL = 2.0  # the burst's deadline: generous, so that only a stuck service fails it
@@ -162,7 +170,9 @@ def send(port: int, sender: str, raw: bytes) -> float:
         return time.monotonic()
 
 
-def start_service(directory: Path, inbox: int, outbound: int, log_level: str) -> subprocess.Popen[bytes]:
+def start_service(
+    directory: Path, inbox: int, outbound: int, log_level: str, imap_url: str | None = None
+) -> subprocess.Popen[bytes]:
     web = free_port()
     environment = {key: value for key, value in os.environ.items() if not key.startswith("ZHENGJI_")}
     environment.update(
@@ -175,6 +185,8 @@ def start_service(directory: Path, inbox: int, outbound: int, log_level: str) ->
             "ZHENGJI_LOG_LEVEL": log_level,
         }
     )
+    if imap_url:
+        environment["ZHENGJI_IMAP_URL"] = imap_url
     log = (directory.parent / "serve.log").open("wb")
     process = subprocess.Popen([sys.executable, "-m", "zhengji", "serve"], env=environment, stdout=log, stderr=log)
     deadline = time.monotonic() + 60
@@ -206,6 +218,21 @@ def idle_run(port: int, capture: Capture, template: bytes, count: int) -> list[f
         if capture.wait_for({message_id}, accepted + IDLE_TIMEOUT):
             raise SystemExit(f"idle submission {number} was not answered within {IDLE_TIMEOUT:g} s")
         latencies.append(capture.arrived[message_id] - accepted)
+    return latencies
+
+
+def imap_run(dovecot: ThrowawayDovecot, capture: Capture, template: bytes, count: int, first: int) -> list[float]:
+    """Like :func:`idle_run`, but each submission is APPENDed to the watched IMAP folder."""
+    rng = random.Random(20250622)
+    latencies = []
+    for number in range(count):
+        time.sleep(rng.uniform(0.0, 1.0))
+        _, message_id, raw = submission(first + number, template)
+        dovecot.append(raw, when=RECEIVED)
+        appended = time.monotonic()
+        if capture.wait_for({message_id}, appended + IDLE_TIMEOUT):
+            raise SystemExit(f"IMAP submission {number} was not answered within {IDLE_TIMEOUT:g} s")
+        latencies.append(capture.arrived[message_id] - appended)
     return latencies
 
 
@@ -254,6 +281,7 @@ def _print_tail(log: Path, lines: int = 40) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--idle", type=int, default=30, help="submissions sent one at a time (default 30)")
+    parser.add_argument("--imap", type=int, default=15, help="submissions APPENDed one at a time (default 15; 0: none)")
     parser.add_argument("--burst-size", type=int, default=200, help="submissions in the burst (default 200)")
     parser.add_argument("--burst", action="store_true", help="the issue's burst of 2,000 submissions")
     parser.add_argument("--clients", type=int, default=BURST_CLIENTS, help="connections sending the burst (default 8)")
@@ -266,8 +294,15 @@ def main(argv: list[str] | None = None) -> None:
     outbound, inbox = free_port(), free_port()
     controller = Controller(capture, hostname="127.0.0.1", port=outbound, server_hostname="smtp.capture.test")
     controller.start()
-    with tempfile.TemporaryDirectory() as scratch:
-        process = start_service(Path(scratch) / "var", inbox, outbound, args.log_level)
+    with tempfile.TemporaryDirectory() as scratch, contextlib.ExitStack() as servers:
+        dovecot = None
+        if args.imap:
+            try:
+                dovecot = servers.enter_context(running_dovecot())
+            except DovecotUnavailable as error:
+                print(f"IMAP latency not measured: {error}", file=sys.stderr)
+        imap_url = dovecot.url if dovecot else None
+        process = start_service(Path(scratch) / "var", inbox, outbound, args.log_level, imap_url)
         watch = MemoryWatch(process.pid)
         watch.start()
         try:
@@ -277,6 +312,7 @@ def main(argv: list[str] | None = None) -> None:
                 raise SystemExit("the warm-up submission was not answered within 120 s")
             idle_peak = max(watch.peaks.values(), default=0)
             latencies = idle_run(inbox, capture, template, args.idle)
+            imap_latencies = imap_run(dovecot, capture, template, args.imap, 2_000_000) if dovecot else []
             accepted, answered, missing = burst_run(
                 inbox, capture, template, burst_size, first=args.idle, clients=args.clients
             )
@@ -302,6 +338,13 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  idle, one at a time ({len(latencies)} sends): SMTP 250 → reply at the outgoing SMTP server")
     print(f"    median {median:6.2f} s   p99 {p99:6.2f} s   min {min(latencies):.2f} s   max {max(latencies):.2f} s")
     print(f"    target median < 1 s, p99 < 3 s: {verdict}")
+    if imap_latencies:
+        imap_median, imap_p99 = statistics.median(imap_latencies), percentile(imap_latencies, 0.99)
+        imap_verdict = "ok" if imap_median < 1.0 and imap_p99 < 3.0 else "ABOVE TARGET"
+        print(f"  idle, one at a time ({len(imap_latencies)} APPENDs): IMAP APPEND → reply at the outgoing SMTP server")
+        print(f"    median {imap_median:6.2f} s   p99 {imap_p99:6.2f} s   min {min(imap_latencies):.2f} s   "
+              f"max {max(imap_latencies):.2f} s")  # fmt: skip
+        print(f"    target median < 1 s, p99 < 3 s: {imap_verdict}")
     print(f"  burst of {burst_size} sent over {args.clients} connections")
     print(f"    all accepted after {accepted:7.1f} s ({burst_size / accepted:.0f} mails/s)")
     answered_count = burst_size - missing
