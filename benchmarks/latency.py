@@ -32,7 +32,6 @@ import re
 import resource
 import signal
 import smtplib
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -50,6 +49,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from tests.servers.dovecot import DovecotUnavailable, ThrowawayDovecot, running_dovecot
+from tests.servers.ports import free_port
 
 MAILBOX = "yanfa312@126.com"
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "mail" / "foxmail_sh_complete.eml"
@@ -59,12 +59,6 @@ RECEIVED = datetime.fromisoformat(NOW)  # the INTERNALDATE of APPENDed mail: ins
 BURST_CLIENTS = 8
 IDLE_TIMEOUT = 60.0  # the longest one idle submission may wait for its answer
 BURST_SECONDS_PER_MAIL = 2.0  # the burst's deadline: generous, so that only a stuck service fails it
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def submission(number: int, template: bytes) -> tuple[str, str, bytes]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -13,6 +12,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from tests.servers.ports import free_port
 
 
 def run(*args: str, env: dict[str, str] | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -129,21 +130,15 @@ def test_staff_add_reads_the_password_from_stdin(tmp_path: Path) -> None:
         assert not verify_password("wrong horse", user.password_hash)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_serve_answers_and_stops_cleanly(tmp_path: Path, stop_signal: signal.Signals) -> None:
-    port = _free_port()
+    port = free_port()
     environment = {key: value for key, value in os.environ.items() if not key.startswith("ZHENGJI_")}
     environment.update(
         {
             "ZHENGJI_DATA_DIR": str(tmp_path / "var"),
             "ZHENGJI_WEB_LISTEN": f"127.0.0.1:{port}",
-            "ZHENGJI_SMTP_LISTEN": f"127.0.0.1:{_free_port()}",
+            "ZHENGJI_SMTP_LISTEN": f"127.0.0.1:{free_port()}",
             "ZHENGJI_NOW": "2025-06-21T10:00:00+08:00",
         }
     )
@@ -258,7 +253,7 @@ def test_serve_receives_over_smtp_and_answers_into_the_outbox(tmp_path: Path) ->
     import mailbox as std_mailbox
     import smtplib
 
-    web, smtp = _free_port(), _free_port()
+    web, smtp = free_port(), free_port()
     environment = {key: value for key, value in os.environ.items() if not key.startswith("ZHENGJI_")}
     environment.update(
         {
@@ -330,7 +325,8 @@ def test_reprocess_queues_a_corrected_reply_only_when_asked(tmp_path: Path) -> N
         session.commit()
     env = {"ZHENGJI_DATA_DIR": str(tmp_path / "var")}
 
-    assert run("reprocess", env=env).returncode == 2
+    usage = run("reprocess", env=env)
+    assert usage.returncode == 2 and "--failed" in usage.stderr
     unknown = run("reprocess", "ZJ-2025Q2-AAAAAA", env=env)
     assert unknown.returncode == 1 and "找不到受理编号：ZJ-2025Q2-AAAAAA" in unknown.stderr
 
@@ -356,4 +352,42 @@ def test_reprocess_queues_a_corrected_reply_only_when_asked(tmp_path: Path) -> N
     with Session(engine) as session:
         assert [reply.sequence for reply in session.exec(select(Reply)).all()] == [1, 2]
         assert session.exec(select(Message)).one().state is MessageState.checked  # the workers send it
+    engine.dispose()
+
+
+def test_reprocess_failed_puts_failed_mail_back_on_its_path(tmp_path: Path) -> None:
+    from sqlmodel import Session
+
+    from tests.mailbox.pipeline_support import CORPUS, arrive, outbox, settle
+    from zhengji.settings import load_settings
+    from zhengji.storage.blobs import BlobStore
+    from zhengji.storage.db import make_engine
+    from zhengji.storage.migrate import upgrade
+    from zhengji.storage.models import Message, MessageState
+
+    settings = load_settings(data_dir=tmp_path / "var")
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    raw = (CORPUS / "netease_sh_word_only.eml").read_bytes()
+    message_id = arrive(engine, settings, raw)
+    with Session(engine) as session:
+        message = session.get(Message, message_id)
+        assert message is not None
+        stored = BlobStore(settings.blob_dir).path(message.sha256)
+    stored.write_bytes(b"damaged")  # a disk fault: the pipeline cannot read the mail and gives it to staff
+    settle(engine, settings)
+    env = {"ZHENGJI_DATA_DIR": str(tmp_path / "var")}
+    stored.write_bytes(raw)  # restored from the backup
+
+    done = run("reprocess", "--failed", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "hr@yiwu-tech.com.cn" in done.stdout and "报送新职业信息建议书" in done.stdout
+    assert "解析" in done.stdout and "damaged" in done.stdout
+    with Session(engine) as session:
+        message = session.get(Message, message_id)
+        assert message is not None and (message.state, message.attempts) == (MessageState.received, 0)
+    settle(engine, settings)
+    assert len(outbox(settings)) == 1
+    again = run("reprocess", "--failed", env=env)
+    assert again.returncode == 0 and "没有处理失败的邮件" in again.stdout
     engine.dispose()

@@ -46,12 +46,6 @@ class TestMail:
     raw: bytes
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _replace_header(raw: bytes, name: str, value: str) -> bytes:
     pattern = re.compile(_HEADER.format(name=re.escape(name)).encode())
     replaced, count = pattern.subn(f"{name}: {value}".encode().replace(b"\\", b"\\\\"), raw, count=1)

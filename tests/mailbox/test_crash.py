@@ -32,10 +32,10 @@ from tests.mailbox.crash_support import (
     SMTPLedger,
     SMTPSender,
     build_mails,
-    free_port,
     run_clock,
 )
 from tests.servers.dovecot import DovecotUnavailable, ThrowawayDovecot, running_dovecot
+from tests.servers.ports import free_port
 from zhengji.clock import SHANGHAI
 from zhengji.mailbox.outbox import maildir_name
 from zhengji.mailbox.pipeline import LEASE

@@ -15,7 +15,6 @@ import email.utils
 import os
 import signal
 import smtplib
-import socket
 import subprocess
 import sys
 import threading
@@ -31,6 +30,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
+from tests.servers.ports import free_port
 from zhengji.mailbox.pipeline import DAILY_REPLY_CAP
 from zhengji.storage.db import make_engine
 from zhengji.storage.models import Message, MessageState, Reply, ReplyState
@@ -41,12 +41,6 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "mail" / "netease_s
 RESPONDER_LIMIT = DAILY_REPLY_CAP + 5  # the responder itself gives up here, so a broken cap cannot loop forever
 QUIET_SECONDS = 3.0
 DEADLINE_SECONDS = 50.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -135,7 +129,7 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 def _exchange(tmp_path: Path, polite: bool) -> tuple[AutoResponder, dict[str, Any]]:
     """Run serve against a responder, start the exchange with one applicant's mail; what each side did."""
-    inbox, outbound, web = _free_port(), _free_port(), _free_port()
+    inbox, outbound, web = free_port(), free_port(), free_port()
     responder = AutoResponder(inbox_port=inbox, polite=polite)
     controller = Controller(responder, hostname="127.0.0.1", port=outbound, server_hostname="mx.yiwu-tech.com.cn")
     controller.start()

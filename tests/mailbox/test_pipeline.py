@@ -6,17 +6,20 @@ import mailbox as std_mailbox
 from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from tests.mailbox.eml_builders import foxmail_mail
+from tests.mailbox.pipeline_support import CORPUS, SH, arrive, body_of, drain, outbox, settle
 from zhengji.mailbox import pipeline as pipeline_module
 from zhengji.mailbox.envelope import receipt_time
 from zhengji.mailbox.intake import Receipt, keep
-from zhengji.mailbox.pipeline import DAILY_REPLY_CAP, LEASE, Pipeline
+from zhengji.mailbox.pipeline import DAILY_REPLY_CAP, LEASE, MAX_ATTEMPTS, Pipeline
 from zhengji.mailbox.reprocess import ReplyOutcome, reprocess
+from zhengji.mailbox.retry import retry_failed
 from zhengji.settings import Settings, load_settings
 from zhengji.storage.blobs import BlobStore
 from zhengji.storage.models import (
@@ -31,34 +34,10 @@ from zhengji.storage.models import (
 )
 from zhengji.storage.status import SubmissionStatus
 
-CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
-SH = "yanfa312@126.com"
-
 
 @pytest.fixture
 def settings(engine: Engine, tmp_path: Path) -> Settings:
     return load_settings(data_dir=tmp_path / "var", database_url=engine.url.render_as_string(hide_password=False))
-
-
-def arrive(engine: Engine, settings: Settings, raw: bytes, to: str = SH) -> int:
-    received = receipt_time(raw)
-    assert received is not None
-    row = keep(engine, BlobStore(settings.blob_dir), raw, Receipt(MessageSource.smtp, to, received, None, [to]))
-    assert row.id is not None
-    return row.id
-
-
-def drain(pipeline: Pipeline, limit: int = 100) -> int:
-    steps = 0
-    while pipeline.run_once():
-        steps += 1
-        assert steps < limit
-    return steps
-
-
-def outbox(settings: Settings) -> list[std_mailbox.MaildirMessage]:
-    root = settings.outbox_dir
-    return list(std_mailbox.Maildir(root, create=False)) if root.exists() else []
 
 
 def test_a_mail_is_checked_and_answered_once(engine: Engine, settings: Settings) -> None:
@@ -113,8 +92,7 @@ def test_an_answer_to_our_reply_is_a_new_version_of_the_case(engine: Engine, set
 
 
 def _body(sent: std_mailbox.MaildirMessage) -> str:
-    parsed = message_from_bytes(bytes(sent), policy=policy.default)
-    return str(parsed.get_body().get_content())  # type: ignore[union-attr]
+    return body_of(bytes(sent))
 
 
 def test_automatic_mail_is_kept_but_never_answered(engine: Engine, settings: Settings) -> None:
@@ -332,3 +310,106 @@ def test_back_filled_old_mail_is_filed_but_not_answered(engine: Engine, settings
         reasons = [event.detail.get("reason") for event in session.exec(select(AuditEvent)).all()]
         assert "backfill" in reasons
     assert outbox(settings) == []
+
+
+def test_a_mail_that_keeps_failing_goes_to_staff_and_its_sender_is_told(
+    engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    raw = (CORPUS / "netease_sh_word_only.eml").read_bytes()
+    message_id = arrive(engine, settings, raw)
+    checks = []
+
+    def faulty_check(*args: object, **kwargs: object) -> None:
+        checks.append(1)
+        raise RuntimeError("a fault in the check")
+
+    monkeypatch.setattr(pipeline_module, "judge", faulty_check)
+    waited = settle(engine, settings)
+    assert len(checks) == MAX_ATTEMPTS
+    assert timedelta(minutes=20) < waited < timedelta(hours=1)  # retried for half an hour, not at once
+    with Session(engine) as session:
+        message = session.get(Message, message_id)
+        assert message is not None and message.state is MessageState.failed
+        assert message.last_error is not None and "a fault in the check" in message.last_error
+        [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "failed")).all()
+        assert (event.message_id, event.detail["step"], event.detail["notice"]) == (message_id, "check", "pending")
+        [notice] = session.exec(select(Reply)).all()
+        assert (notice.sequence, notice.state, notice.submission_id) == (1, ReplyState.sent, None)
+        assert session.exec(select(Submission)).all() == []
+    [sent] = outbox(settings)
+    original = message_from_bytes(raw, policy=policy.default)
+    assert sent["To"] == "hr@yiwu-tech.com.cn" and sent["In-Reply-To"] == original["Message-ID"]
+    assert sent["Auto-Submitted"] == "auto-replied"
+    body = _body(sent)
+    assert "转交工作人员人工处理" in body and "无需重复发送" in body
+    assert "上海市职业技能鉴定中心" in body and "2025年6月23日16时45分" in body and "受理编号" not in body
+
+    # The fault is fixed; a clerk puts the mail back. It resumes at the check, and the verdict follows.
+    monkeypatch.undo()
+    [retried] = retry_failed(engine, BlobStore(settings.blob_dir), Pipeline(engine, settings).now())
+    assert (retried.message_id, retried.step) == (message_id, MessageState.parsed)
+    assert "a fault in the check" in retried.last_error
+    settle(engine, settings)
+    with Session(engine) as session:
+        message = session.get(Message, message_id)
+        assert message is not None and message.state is MessageState.replied
+        submission = session.exec(select(Submission)).one()
+        replies = session.exec(select(Reply).order_by(Reply.sequence)).all()  # type: ignore[arg-type]
+        assert [(reply.sequence, reply.state) for reply in replies] == [(1, ReplyState.sent), (2, ReplyState.sent)]
+        assert len(session.exec(select(Document)).all()) == 2  # parsed once, before the fault
+    verdict = next(sent for sent in outbox(settings) if "转交工作人员" not in _body(sent))
+    assert "缺少PDF电子版" in _body(verdict) and submission.reference in _body(verdict)
+    assert len(outbox(settings)) == 2
+
+
+def test_an_unreadable_stored_mail_goes_to_staff_without_a_notice(engine: Engine, settings: Settings) -> None:
+    message_id = arrive(engine, settings, (CORPUS / "netease_sh_word_only.eml").read_bytes())
+    BlobStore(settings.blob_dir).path(_sha(engine, message_id)).write_bytes(b"damaged")
+    settle(engine, settings)
+    with Session(engine) as session:
+        message = session.get(Message, message_id)
+        assert message is not None and message.state is MessageState.failed
+        assert message.last_error is not None and "damaged" in message.last_error
+        [event] = session.exec(select(AuditEvent).where(AuditEvent.action == "failed")).all()
+        assert (event.detail["step"], event.detail["notice"]) == ("parse", None)
+        assert session.exec(select(Reply)).all() == []  # who sent it, and whether it is automatic, is unknown
+    assert outbox(settings) == []
+
+
+def test_each_step_has_its_own_retries(engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    message_id = arrive(engine, settings, (CORPUS / "netease_sh_word_only.eml").read_bytes())
+    real_parse, real_judge = pipeline_module.parse_attachments, pipeline_module.judge
+    calls = {"parse": 0, "check": 0}
+
+    def slow_disk(*args: Any, **kwargs: Any) -> Any:
+        calls["parse"] += 1
+        if calls["parse"] < MAX_ATTEMPTS:  # the parse step succeeds at its last try
+            raise OSError("disk busy")
+        return real_parse(*args, **kwargs)
+
+    def one_fault(*args: Any, **kwargs: Any) -> Any:
+        calls["check"] += 1
+        if calls["check"] == 1:
+            raise RuntimeError("database restarting")
+        return real_judge(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline_module, "parse_attachments", slow_disk)
+    monkeypatch.setattr(pipeline_module, "judge", one_fault)
+    settle(engine, settings)
+    assert calls == {"parse": MAX_ATTEMPTS, "check": 2}
+    with Session(engine) as session:
+        message = session.get(Message, message_id)
+        # Had the check's one fault counted on top of the parse step's five, the mail would have gone to staff.
+        assert message is not None and message.state is MessageState.replied and message.attempts == 0
+    assert len(outbox(settings)) == 1
+
+
+def test_a_reply_continues_the_whole_thread(engine: Engine, settings: Settings) -> None:
+    raw = (CORPUS / "netease_sh_word_only.eml").read_bytes()
+    thread = b"In-Reply-To: <b@zhengji.local>\r\nReferences: <a@yiwu-tech.com.cn>\r\n <b@zhengji.local>\r\n"
+    arrive(engine, settings, raw.replace(b"Subject: ", thread + b"Subject: ", 1))
+    drain(Pipeline(engine, settings))
+    [sent] = outbox(settings)
+    original = message_from_bytes(raw, policy=policy.default)
+    assert sent["In-Reply-To"] == original["Message-ID"]
+    assert str(sent["References"]).split() == ["<a@yiwu-tech.com.cn>", "<b@zhengji.local>", original["Message-ID"]]

@@ -8,15 +8,15 @@ from datetime import UTC, datetime
 from tests.fixtures.forms.proposal_docx import build_proposal_docx, sample_proposal
 from tests.fixtures.forms.tables_docx import cover_letter_docx
 from zhengji.parsers.document import ParseOptions, interpret, parse_attachment
-from zhengji.parsers.model import Layout
+from zhengji.parsers.model import Finding, Layout
 from zhengji.parsers.readers.docx import read_docx
 
 AT = datetime(2025, 6, 21, 2, 0, tzinfo=UTC)
 OPTIONS = ParseOptions(at=AT)
 
 
-def codes(findings: list[object]) -> list[str]:
-    return [finding.code for finding in findings]  # type: ignore[attr-defined]
+def codes(findings: list[Finding]) -> list[str]:
+    return [finding.code for finding in findings]
 
 
 def test_a_correct_proposal_has_no_finding_and_the_contract_fields() -> None:

@@ -29,6 +29,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from tests.servers.ports import free_port
+
 DOVECOT = Path("/usr/sbin/dovecot")
 USER = "zhengji"
 PASSWORD = "Sq7-authcode"
@@ -36,12 +38,6 @@ PASSWORD = "Sq7-authcode"
 
 class DovecotUnavailable(RuntimeError):
     """Dovecot is not installed, or it would not start."""
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _run_as() -> tuple[str, str, bool]:
@@ -63,7 +59,7 @@ class ThrowawayDovecot:
             raise DovecotUnavailable(f"{DOVECOT} is not installed (Debian package dovecot-imapd)")
         self.user, self.group, self._switch = _run_as()
         self.host = "127.0.0.1"
-        self.port = _free_port()
+        self.port = free_port()
         self.username = USER
         self.password = PASSWORD
         self.root = Path(tempfile.mkdtemp(prefix="zhengji-dovecot-"))

@@ -17,6 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from tests.servers.ports import free_port
+
 
 class PostgresUnavailable(RuntimeError):
     """The binaries are not installed, or the server would not start."""
@@ -35,16 +37,10 @@ def _bindir() -> Path:
     raise PostgresUnavailable("PostgreSQL server binaries (initdb, postgres) are not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 class ThrowawayPostgres:
     def __init__(self) -> None:
         self.bindir = _bindir()
-        self.port = _free_port()
+        self.port = free_port()
         self.root = Path(tempfile.mkdtemp(prefix="zhengji-pg-"))
         self.data = self.root / "data"
         self.process: subprocess.Popen[bytes] | None = None

@@ -1,11 +1,19 @@
-"""``zhengji reprocess``: parse stored cases again after a parser upgrade, without answering twice."""
+"""``zhengji reprocess``: parse stored cases again after a parser upgrade, without answering twice; and put
+failed mail back on its path once the fault is fixed (``--failed``)."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from zhengji.cli.context import app, console, context, fail
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from zhengji.settings import Settings
 
 
 @app.command("reprocess")
@@ -13,6 +21,12 @@ def reprocess_command(
     ctx: typer.Context,
     references: list[str] = typer.Argument(None, help="受理编号，如 ZJ-2025Q2-7K3M9P。 References."),
     all_cases: bool = typer.Option(False, "--all", help="重新解析全部申报。 Every submission."),
+    failed: bool = typer.Option(
+        False,
+        "--failed",
+        help="排除故障后，将处理失败的邮件放回处理流程，从失败的步骤重新处理并回复。"
+        " Put failed mail back on its path at the step it failed at, after the fault is fixed.",
+    ),
     reply: bool = typer.Option(
         False,
         "--reply",
@@ -28,11 +42,15 @@ def reprocess_command(
     from zhengji.storage.migrate import upgrade
     from zhengji.storage.models import Submission
 
-    if not references and not all_cases:
-        raise fail("请给出受理编号，或使用 --all。", code=2)
+    if not references and not all_cases and not failed:
+        raise fail("请给出受理编号，或使用 --all、--failed。", code=2)
     shared = context(ctx)
     engine = shared.engine()
     upgrade(engine)
+    if failed:
+        _retry_failed(engine, shared.settings)
+        if not references and not all_cases:
+            return
     with Session(engine) as session:
         query = select(Submission.id, Submission.reference).order_by(col(Submission.id))
         if not all_cases:
@@ -52,4 +70,35 @@ def reprocess_command(
         done = reprocess(pipeline, submission_id, reply=reply)
         changed = "是" if done.changed else "否"
         table.add_row(reference, done.before.label, done.after.label, changed, OUTCOME_LABELS[done.reply])
+    console.print(table)
+
+
+STEP_LABELS = {"received": "解析", "parsed": "核验", "checked": "发送回复"}
+
+
+def _retry_failed(engine: Engine, settings: Settings) -> None:
+    from zhengji.clock import SHANGHAI, now
+    from zhengji.mailbox.retry import retry_failed
+    from zhengji.storage.blobs import BlobStore
+
+    retried = retry_failed(engine, BlobStore(settings.blob_dir), now(settings.now))
+    if not retried:
+        console.print("没有处理失败的邮件。")
+        return
+    table = Table(title="放回处理流程的邮件（由服务的处理进程继续处理）")
+    headers = (
+        "邮件 Mail",
+        "发件人 From",
+        "主题 Subject",
+        "收到时间 Received",
+        "上次错误 Last error",
+        "重新开始于 Restarts at",
+    )
+    for header in headers:
+        table.add_column(header)
+    for item in retried:
+        received = item.received_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        error = item.last_error if len(item.last_error) <= 200 else item.last_error[:199] + "…"
+        table.add_row(str(item.message_id), item.sender or "—", item.subject or "—", received, error or "—",
+                      STEP_LABELS[item.step.value])  # fmt: skip
     console.print(table)

@@ -140,6 +140,28 @@ def compose_reply(
     return ComposedReply(reply_subject(checked.mail.subject, reference), body)
 
 
+def compose_handed_to_staff(
+    *, sender_name: str | None, subject: str | None, to: list[str], received: datetime, today: date
+) -> ComposedReply:
+    """The notice for a mail the pipeline gave up on: received, and taken over by staff (no verdict, no reference).
+
+    Without it an applicant whose mail trips a fault would hear nothing and send it again and again.
+    """
+    subject_line = f"邮件（邮件主题：{subject}）" if subject else "邮件"
+    body = (
+        _environment()
+        .get_template("handed_to_staff.txt.j2")
+        .render(
+            greeting=sender_name or "申报单位（个人）",
+            office=_office_for(to),
+            received=_received(received),
+            subject_line=subject_line,
+            today=cn_date(today),
+        )
+    )
+    return ComposedReply(reply_subject(subject, None), body)
+
+
 def _office_for(addresses: list[str]) -> str:
     wanted = {address.lower() for address in addresses}
     for notice in load_registry().notices:

@@ -3,6 +3,10 @@
 The Maildir is what makes the embedded default work offline: a clerk (or a test) reads the replies there.
 Delivery there is idempotent: the file is named after the reply's Message-ID, so a worker that crashed after
 delivering and before recording it delivers nothing new when it retries.
+
+An SMTP account answers in two ways that matter: ``4xx`` or a broken connection is passing (the pipeline
+retries), ``5xx`` for the recipient or for the content is final for this reply (:class:`DeliveryRefused`): no
+retry would change it, and retrying a refused mail to a mail provider is how an account gets blocked.
 """
 
 from __future__ import annotations
@@ -20,6 +24,29 @@ from zhengji.settings import ServerURL
 from zhengji.storage.models import Reply
 
 SENDER_NAME = "职业技能鉴定中心受理系统"
+MAX_THREAD = 10
+"""The References kept: the thread's first mail and its latest ones, as RFC 5322 3.6.4 lets a long thread be cut."""
+
+
+class DeliveryRefused(Exception):
+    """The outgoing SMTP server refused this reply for good (a ``5xx`` for its recipient or its content)."""
+
+    def __init__(self, code: int, reason: str) -> None:
+        super().__init__(f"{code} {reason}")
+        self.code = code
+        self.reason = reason
+
+
+def thread_references(references: list[str], message_id: str | None) -> str | None:
+    """The References of a reply to a mail with ``references`` and ``message_id``: the thread, oldest first."""
+    thread: list[str] = []
+    for value in [*references, message_id or ""]:
+        value = value.strip()
+        if value and value not in thread:
+            thread.append(value)
+    if len(thread) > MAX_THREAD:
+        thread = [thread[0], *thread[-(MAX_THREAD - 1) :]]
+    return " ".join(thread) or None
 
 
 def outgoing_message(reply: Reply, from_address: str, reference: str | None) -> EmailMessage:
@@ -31,7 +58,7 @@ def outgoing_message(reply: Reply, from_address: str, reference: str | None) -> 
     outgoing["Message-ID"] = reply.message_id_header
     if reply.in_reply_to:
         outgoing["In-Reply-To"] = reply.in_reply_to
-        outgoing["References"] = reply.in_reply_to
+        outgoing["References"] = reply.references_header or reply.in_reply_to
     outgoing["Auto-Submitted"] = "auto-replied"  # never answered by a well-behaved responder
     outgoing["X-Auto-Response-Suppress"] = "All"  # nor by Exchange's out-of-office
     if reference is not None:
@@ -79,4 +106,19 @@ def send_smtp(account: ServerURL, message: EmailMessage, timeout: float = 60) ->
             client.starttls(context=context)
         if account.username and account.password:
             client.login(account.username, account.password.get_secret_value())
-        client.send_message(message)
+        try:
+            client.send_message(message)
+        except smtplib.SMTPRecipientsRefused as error:
+            answers = list(error.recipients.values())
+            if answers and all(500 <= code < 600 for code, _ in answers):
+                code, reason = answers[0]
+                raise DeliveryRefused(code, _text(reason)) from error
+            raise
+        except smtplib.SMTPDataError as error:
+            if 500 <= error.smtp_code < 600:  # the content was refused (e.g. NetEase's 554 DT:SPM)
+                raise DeliveryRefused(error.smtp_code, _text(error.smtp_error)) from error
+            raise
+
+
+def _text(reason: bytes | str) -> str:
+    return reason.decode("utf-8", "replace") if isinstance(reason, bytes) else reason

@@ -18,8 +18,13 @@ Steps:
 3. **reply** (``checked`` → ``replied``): hand every pending reply of the mail to the outbound account or the
    Maildir outbox, then mark it ``sent`` and the mail ``replied``. The Maildir delivery is idempotent; an SMTP
    delivery that succeeded just before a crash may be repeated once (the Message-ID is the same, so the
-   recipient's client shows one mail).
-A failing step is retried with exponential backoff; after ``MAX_ATTEMPTS`` the mail is ``failed`` for staff.
+   recipient's client shows one mail). A reply the outgoing server refuses for good (``5xx``) is ``refused``.
+
+A failing step is retried with exponential backoff, each step with its own count. Parsing and checking give up
+after ``MAX_ATTEMPTS`` (a fault that half an hour of retries did not clear is a bug for staff): the mail is then
+``escalated``, a notice that staff took it over is queued for the sender, and the **notify** step sends it
+like a reply (``escalated`` → ``failed``), so that no applicant is left without an answer. Sending gives up
+after ``MAX_SEND_ATTEMPTS``, about a day, so that a mail provider's outage delays replies instead of losing them.
 """
 
 from __future__ import annotations
@@ -40,10 +45,16 @@ from sqlmodel import Session, col, select
 from zhengji.clock import SHANGHAI, now, shanghai_date
 from zhengji.mailbox.cases import find_case, open_case
 from zhengji.mailbox.changes import describe_changes, last_findings
-from zhengji.mailbox.compose import ComposedReply, compose_reply
+from zhengji.mailbox.compose import ComposedReply, compose_handed_to_staff, compose_reply
 from zhengji.mailbox.documents import as_parsed, current_documents, document_row, file_documents
 from zhengji.mailbox.mime import IncomingMail, parse_mail
-from zhengji.mailbox.outbox import deliver_to_maildir, outgoing_message, send_smtp
+from zhengji.mailbox.outbox import (
+    DeliveryRefused,
+    deliver_to_maildir,
+    outgoing_message,
+    send_smtp,
+    thread_references,
+)
 from zhengji.parsers.document import ParseOptions, parse_attachments
 from zhengji.parsers.model import ParsedDocument
 from zhengji.parsers.submission import CheckedSubmission, Mail, judge
@@ -54,7 +65,17 @@ from zhengji.storage.status import SubmissionStatus, transition
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
+MAX_ATTEMPTS = 6  # parse and check: 1 + 2 + 4 + 8 + 16 minutes of retries
+MAX_SEND_ATTEMPTS = 28  # reply and notify: about a day, the waits growing to an hour
+MAX_BACKOFF = timedelta(hours=1)
+SENDING = frozenset({MessageState.checked, MessageState.escalated})
+STEP = {
+    MessageState.received: "parse",
+    MessageState.parsed: "check",
+    MessageState.checked: "reply",
+    MessageState.escalated: "notify",
+}
+"""The step that takes a mail out of each waiting state, by the name logs and audit events give it."""
 LEASE = timedelta(minutes=10)
 # A cap on replies per sender per day, so that a loop or a forged sender cannot make zhengji a spam cannon.
 DAILY_REPLY_CAP = 10
@@ -104,28 +125,67 @@ class Pipeline:
         message.claimed_until = None
         session.add(message)
 
-    def _failed(self, message_id: int, error: BaseException) -> None:
+    def _failed(self, message_id: int, state: MessageState, error: BaseException) -> None:
+        """Count a failed step and plan its retry; when the step has had its tries, hand the mail to staff."""
         with Session(self.engine) as session:
-            message = session.get(Message, message_id)
-            if message is None:
-                return
+            message = session.exec(select(Message).where(Message.id == message_id).with_for_update()).first()
+            if message is None or message.state is not state or message.claimed_by != self.worker:
+                return  # another worker took the mail over when our lease ran out; its record stands
             message.attempts += 1
             message.last_error = f"{type(error).__name__}: {error}"[:4000]
-            if message.attempts >= MAX_ATTEMPTS:
-                message.state = MessageState.failed
-                event = AuditEvent(
-                    at=self.now(),
-                    actor=ACTOR,
-                    action="failed",
-                    message_id=message.id,
-                    submission_id=message.submission_id,
-                    detail={"error": message.last_error},
-                )
-                session.add(event)
+            limit = MAX_SEND_ATTEMPTS if state in SENDING else MAX_ATTEMPTS
+            if message.attempts < limit:
+                wait = min(timedelta(seconds=30 * 2**message.attempts), MAX_BACKOFF)
+                message.next_attempt_at = self.now() + wait
+            elif state in SENDING:
+                self._give_up_sending(session, message, state)
             else:
-                message.next_attempt_at = self.now() + timedelta(seconds=30 * 2**message.attempts)
+                self._escalate(session, message, state)
             self._release(session, message)
             session.commit()
+
+    def _give_up_sending(self, session: Session, message: Message, state: MessageState) -> None:
+        """The outgoing server stayed unreachable for about a day: the mail and its replies wait for staff."""
+        pending = session.exec(
+            select(Reply).where(Reply.message_id == message.id, Reply.state == ReplyState.pending)
+        ).all()
+        for reply in pending:
+            reply.state = ReplyState.failed
+            reply.last_error = message.last_error
+            session.add(reply)
+        message.state = MessageState.failed
+        session.add(self._event("failed", message, step=STEP[state], error=message.last_error))
+
+    def _escalate(self, session: Session, message: Message, state: MessageState) -> None:
+        """Parsing or checking gave up: queue the notice that staff took the mail over, unless none may go out."""
+        notice = self._handed_to_staff_notice(session, message)
+        message.state = MessageState.escalated if notice is not None else MessageState.failed
+        message.attempts = 0  # the notify step gets its own tries
+        message.next_attempt_at = None
+        session.add(self._event("failed", message, step=STEP[state], error=message.last_error,
+                                notice=notice.state.value if notice is not None else None))  # fmt: skip
+
+    def _handed_to_staff_notice(self, session: Session, message: Message) -> Reply | None:
+        try:
+            incoming = parse_mail(self.blobs.get(message.sha256))
+        except Exception:
+            return None  # the raw mail itself is unreadable: who sent it, and whether it is automatic, is unknown
+        to_address = incoming.from_address or message.envelope_from or ""
+        if incoming.auto_submitted or not to_address:
+            return None
+        composed = compose_handed_to_staff(
+            sender_name=incoming.from_name or None,
+            subject=incoming.subject or None,
+            to=list(message.envelope_to) or [*incoming.to, *incoming.cc],
+            received=message.received_at,
+            today=shanghai_date(self.now()),
+        )
+        return self.add_reply(session, message, None, composed, to_address=to_address, incoming=incoming,
+                              moment=self.now())  # fmt: skip
+
+    def _event(self, action: str, message: Message, **detail: object) -> AuditEvent:
+        return AuditEvent(at=self.now(), actor=ACTOR, action=action, message_id=message.id,
+                          submission_id=message.submission_id, detail=detail)  # fmt: skip
 
     # --- the steps ------------------------------------------------------------------------------------
 
@@ -133,6 +193,7 @@ class Pipeline:
         """Do one step of one mail, the furthest along first; False when no mail is waiting."""
         steps = (
             (MessageState.checked, self.reply),
+            (MessageState.escalated, self.notify),
             (MessageState.parsed, self.check),
             (MessageState.received, self.parse),
         )
@@ -142,8 +203,8 @@ class Pipeline:
                 try:
                     step(message_id)
                 except Exception as error:
-                    log.exception("step %s failed for message %s", state.value, message_id)
-                    self._failed(message_id, error)
+                    log.exception("step %s failed for message %s", STEP[state], message_id)
+                    self._failed(message_id, state, error)
                 return True
         return False
 
@@ -152,7 +213,7 @@ class Pipeline:
         result = session.exec(
             update(Message)
             .where(col(Message.id) == message_id, col(Message.state) == before, col(Message.claimed_by) == self.worker)
-            .values(state=after, claimed_by=None, claimed_until=None, next_attempt_at=None)
+            .values(state=after, claimed_by=None, claimed_until=None, next_attempt_at=None, attempts=0)
         )
         if result.rowcount != 1:
             session.rollback()
@@ -258,31 +319,42 @@ class Pipeline:
                                "findings": [finding.as_json() for finding in checked.findings]})  # fmt: skip
             composed = compose_reply(checked, submission.reference, shanghai_date(moment), changes=changes)
             to_address = incoming.from_address or message.envelope_from or ""
-            self.add_reply(session, message, submission, composed, to_address=to_address,
-                           in_reply_to=incoming.message_id or None, moment=moment)  # fmt: skip
+            self.add_reply(session, message, submission, composed, to_address=to_address, incoming=incoming,
+                           moment=moment)  # fmt: skip
             session.commit()
 
     def add_reply(
         self,
         session: Session,
         message: Message,
-        submission: Submission,
+        submission: Submission | None,
         composed: ComposedReply,
         *,
         to_address: str,
-        in_reply_to: str | None,
+        incoming: IncomingMail,
         moment: datetime,
-        sequence: int = 1,
     ) -> Reply:
-        """Queue a reply to ``message``: pending, or suppressed (with the reason audited) when it must not go out."""
+        """Queue the next reply to ``message``: pending, or suppressed (the reason audited) when it must not go out.
+
+        It is numbered after the mail's earlier replies (a staff notice, a clerk's corrected answer); the pipeline
+        writes it in the same transaction that moves the mail on, so a crash can never queue it twice.
+        """
         assert message.id is not None
+        sequence = (
+            1
+            + session.exec(
+                select(func.coalesce(func.max(Reply.sequence), 0)).where(Reply.message_id == message.id)
+            ).one()
+        )
         state = self._reply_state(session, to_address, moment) if message.reply_wanted else ReplyState.suppressed
         suffix = f".{sequence}" if sequence > 1 else ""
         reply = Reply(
-            message_id=message.id, sequence=sequence, submission_id=submission.id, to_address=to_address,
-            subject=composed.subject, body=composed.body,
+            message_id=message.id, sequence=sequence, submission_id=submission.id if submission else None,
+            to_address=to_address, subject=composed.subject, body=composed.body,
             message_id_header=make_msgid(f"reply{message.id}{suffix}", domain="zhengji.local"),
-            in_reply_to=in_reply_to, state=state, created_at=moment,
+            in_reply_to=incoming.message_id or None,
+            references_header=thread_references(incoming.references, incoming.message_id),
+            state=state, created_at=moment,
         )  # fmt: skip
         session.add(reply)
         if state is ReplyState.suppressed:
@@ -293,7 +365,7 @@ class Pipeline:
                     actor=ACTOR,
                     action="reply_suppressed",
                     message_id=message.id,
-                    submission_id=submission.id,
+                    submission_id=submission.id if submission else None,
                     detail={"sequence": sequence, "reason": reason},
                 )
             )
@@ -313,7 +385,15 @@ class Pipeline:
         return ReplyState.suppressed if recent >= DAILY_REPLY_CAP else ReplyState.pending
 
     def reply(self, message_id: int) -> None:
-        """Send the mail's pending replies in order, each recorded as sent in its own commit."""
+        """Send the mail's pending replies; the mail is then ``replied``."""
+        self._send(message_id, MessageState.checked, MessageState.replied)
+
+    def notify(self, message_id: int) -> None:
+        """Send the notice that staff took the mail over; the mail then waits for staff as ``failed``."""
+        self._send(message_id, MessageState.escalated, MessageState.failed)
+
+    def _send(self, message_id: int, before: MessageState, after: MessageState) -> None:
+        """Hand the mail's pending replies over in order, each recorded as sent (or refused) in its own commit."""
         with Session(self.engine) as session:
             message = session.get(Message, message_id)
             assert message is not None
@@ -326,26 +406,27 @@ class Pipeline:
                 submission = session.get(Submission, reply.submission_id) if reply.submission_id else None
                 sender_address = (message.envelope_to or self.settings.mailboxes)[0]
                 outgoing = outgoing_message(reply, sender_address, submission.reference if submission else None)
-                if self.settings.outbound_smtp_url is None:
-                    deliver_to_maildir(self.settings.outbox_dir, outgoing)
-                else:
-                    send_smtp(self.settings.outbound_smtp_url, outgoing)
+                reply.attempts += 1
+                try:
+                    if self.settings.outbound_smtp_url is None:
+                        deliver_to_maildir(self.settings.outbox_dir, outgoing)
+                    else:
+                        send_smtp(self.settings.outbound_smtp_url, outgoing)
+                except DeliveryRefused as refusal:
+                    log.warning("reply %s to %s refused for good: %s", reply.message_id_header, reply.to_address,
+                                refusal)  # fmt: skip
+                    reply.state = ReplyState.refused
+                    reply.last_error = str(refusal)[:4000]
+                    session.add(reply)
+                    session.add(self._event("reply_refused", message, sequence=reply.sequence, error=str(refusal)))
+                    session.commit()
+                    continue
                 reply.state = ReplyState.sent
                 reply.sent_at = self.now()
-                reply.attempts += 1
                 session.add(reply)
-                session.add(
-                    AuditEvent(
-                        at=self.now(),
-                        actor=ACTOR,
-                        action="reply_sent",
-                        message_id=message_id,
-                        submission_id=reply.submission_id,
-                        detail={"sequence": reply.sequence},
-                    )
-                )
+                session.add(self._event("reply_sent", message, sequence=reply.sequence))
                 session.commit()
-            if self._advance(session, message_id, MessageState.checked, MessageState.replied):
+            if self._advance(session, message_id, before, after):
                 session.commit()
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from zhengji.clock import shanghai_date
@@ -21,7 +20,7 @@ from zhengji.mailbox.documents import current_documents, document_row
 from zhengji.mailbox.pipeline import Pipeline
 from zhengji.parsers.document import PARSER_VERSION
 from zhengji.parsers.submission import judge
-from zhengji.storage.models import AuditEvent, Message, MessageState, Reply, ReplyState, Submission
+from zhengji.storage.models import AuditEvent, Message, MessageState, ReplyState, Submission
 from zhengji.storage.status import CHECK_RESULTS, SubmissionStatus, transition
 
 ACTOR = "reprocess"
@@ -110,12 +109,6 @@ def reprocess(pipeline: Pipeline, submission_id: int, *, reply: bool = False) ->
             elif not changed:
                 outcome = ReplyOutcome.unchanged
             else:
-                sequence = (
-                    1
-                    + session.exec(
-                        select(func.coalesce(func.max(Reply.sequence), 0)).where(Reply.message_id == message.id)
-                    ).one()
-                )
                 composed = compose_reply(checked, submission.reference, shanghai_date(moment), reissued=True)
                 queued = pipeline.add_reply(
                     session,
@@ -123,9 +116,8 @@ def reprocess(pipeline: Pipeline, submission_id: int, *, reply: bool = False) ->
                     submission,
                     composed,
                     to_address=incoming.from_address or message.envelope_from or "",
-                    in_reply_to=incoming.message_id or None,
+                    incoming=incoming,
                     moment=moment,
-                    sequence=sequence,
                 )
                 outcome = ReplyOutcome.queued if queued.state is ReplyState.pending else ReplyOutcome.suppressed
                 if queued.state is ReplyState.pending:

@@ -26,14 +26,17 @@ class MessageState(StrEnum):
     parsed = "parsed"
     checked = "checked"
     replied = "replied"
-    failed = "failed"  # gave up after retries; staff see it in the queue
+    # Parsing or checking gave up after retries; the sender is being told that staff took the mail over.
+    escalated = "escalated"
+    failed = "failed"  # gave up after retries; staff see it in the queue (`zhengji reprocess --failed` retries)
     ignored = "ignored"  # automatic mail (bounces, auto-replies): kept, never answered
 
 
 class ReplyState(StrEnum):
     pending = "pending"
     sent = "sent"
-    failed = "failed"
+    failed = "failed"  # the outgoing server could not be reached for about a day; retried with its mail
+    refused = "refused"  # the outgoing server refused it for good (5xx: no such recipient, content refused)
     suppressed = "suppressed"  # not sent on purpose (automatic sender, rate cap); the reason is kept
 
 
@@ -141,6 +144,8 @@ class Reply(SQLModel, table=True):
     body: str = Field(sa_type=sa.Text)
     message_id_header: str = Field(max_length=998)
     in_reply_to: str | None = Field(default=None, max_length=998)
+    # The thread this reply continues (RFC 5322 3.6.4): the answered mail's References, then its Message-ID.
+    references_header: str | None = Field(default=None, sa_type=sa.Text)
     state: ReplyState = Field(default=ReplyState.pending, sa_column=enum_column(ReplyState, nullable=False, index=True))
     attempts: int = 0
     last_error: str | None = Field(default=None, sa_type=sa.Text)
