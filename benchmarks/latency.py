@@ -1,7 +1,8 @@
 """`make bench`: how long an applicant waits for the answer, from SMTP acceptance to the reply handed over.
 
 Run from the repository root:
-``.venv/bin/python -m benchmarks.latency [--idle 30] [--imap 15] [--burst-size 200] [--burst]``.
+``.venv/bin/python -m benchmarks.latency [--idle 30] [--imap 15] [--burst-size 200] [--burst]``
+(``--log-level INFO --keep-log FILE`` keeps the service's log, with the time of each step of each mail).
 ``zhengji serve`` runs as a subprocess, as an operator runs it, with its outbound SMTP account pointed at an
 aiosmtpd server in this process that notes when each reply arrives. Each submission is the Foxmail mail with four
 attachments (``tests/fixtures/mail/foxmail_sh_complete.eml``) under a fresh Message-ID and its own sender, so that
@@ -30,6 +31,7 @@ import os
 import random
 import re
 import resource
+import shutil
 import signal
 import smtplib
 import sqlite3
@@ -280,6 +282,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--burst", action="store_true", help="the issue's burst of 2,000 submissions")
     parser.add_argument("--clients", type=int, default=BURST_CLIENTS, help="connections sending the burst (default 8)")
     parser.add_argument("--log-level", default="WARNING", help="the service's log level (its tail is shown on failure)")
+    parser.add_argument("--keep-log", type=Path, help="copy the service's log here (INFO: each step's time)")
     args = parser.parse_args(argv)
     burst_size = 2000 if args.burst else args.burst_size
     template = FIXTURE.read_bytes()
@@ -321,6 +324,8 @@ def main(argv: list[str] | None = None) -> None:
             _stop(process)
             controller.stop()
         leftovers = _leftovers(Path(scratch) / "var" / "zhengji.db")
+        if args.keep_log:
+            shutil.copyfile(Path(scratch) / "serve.log", args.keep_log)
         errors = [
             line for line in (Path(scratch) / "serve.log").read_text(errors="replace").splitlines() if "Error" in line
         ]

@@ -33,3 +33,6 @@ def configure(level: str, fmt: str) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    # aiosmtpd logs every SMTP command of every sender at INFO (eight lines a mail, addresses included); our own
+    # line says what was stored. Its dialogue shows only when asked for with DEBUG.
+    logging.getLogger("mail.log").setLevel(logging.DEBUG if level.upper() == "DEBUG" else logging.WARNING)

@@ -65,18 +65,20 @@ class WebComponent:
 
 def build_components(settings: Settings) -> list[Component]:
     """Every part the settings turn on: the web server and the mailbox workers always."""
+    from zhengji.mailbox.doorbell import Doorbell
     from zhengji.mailbox.pipeline import PipelineComponent
     from zhengji.mailbox.smtp_server import SMTPComponent
     from zhengji.storage.db import make_engine
 
     engine = make_engine(settings.resolved_database_url)
-    components: list[Component] = [WebComponent(settings), PipelineComponent(engine, settings)]
+    doorbell = Doorbell()  # intake wakes the workers of this process as soon as a mail is stored
+    components: list[Component] = [WebComponent(settings), PipelineComponent(engine, settings, doorbell=doorbell)]
     if settings.smtp_listen is not None:
-        components.append(SMTPComponent(settings, engine=engine))
+        components.append(SMTPComponent(settings, engine=engine, on_stored=doorbell.ring))
     if settings.imap_url is not None:
         from zhengji.mailbox.imap_watcher import IMAPComponent
 
-        components.append(IMAPComponent(settings, engine=engine))
+        components.append(IMAPComponent(settings, engine=engine, on_stored=doorbell.ring))
     return components
 
 

@@ -261,6 +261,7 @@ def test_serve_receives_over_smtp_and_answers_into_the_outbox(tmp_path: Path) ->
             "ZHENGJI_WEB_LISTEN": f"127.0.0.1:{web}",
             "ZHENGJI_SMTP_LISTEN": f"127.0.0.1:{smtp}",
             "ZHENGJI_NOW": "2025-06-23T16:45:00+08:00",
+            "ZHENGJI_LOG_LEVEL": "INFO",
         }
     )
     raw = (Path(__file__).resolve().parents[1] / "fixtures" / "mail" / "netease_sh_word_only.eml").read_bytes()
@@ -291,6 +292,9 @@ def test_serve_receives_over_smtp_and_answers_into_the_outbox(tmp_path: Path) ->
             process.kill()
             process.communicate()
     assert process.returncode == 0, output
+    # The log an operator reads: one line for the stored mail and one for each step, not the SMTP dialogue.
+    assert "stored mail 1 " in output and "message 1: parse took" in output and "message 1: reply took" in output
+    assert " mail.log " not in output and "rcpt TO" not in output
 
 
 def test_reprocess_queues_a_corrected_reply_only_when_asked(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import base64
 import contextlib
 import imaplib
+import logging
 import re
 import threading
 import time
@@ -154,14 +155,23 @@ def test_id_is_sent_after_login_and_before_select(dovecot: ThrowawayDovecot, eng
     assert "ID sent: name=zhengji" in dovecot.log()  # the server got it, as NetEase needs it
 
 
-def test_a_mail_arriving_while_idling_is_kept(dovecot: ThrowawayDovecot, engine: Engine, tmp_path: Path) -> None:
+def test_a_mail_arriving_while_idling_is_kept(
+    dovecot: ThrowawayDovecot, engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     dovecot.append(mail(1))
-    with Running(watcher_for(dovecot, engine, tmp_path)) as running:
-        assert len(kept(engine)) == 1
+    rings: list[int] = []  # the workers' doorbell in `serve`
+    with (
+        caplog.at_level(logging.INFO, logger="zhengji.imap"),
+        Running(watcher_for(dovecot, engine, tmp_path, on_stored=lambda: rings.append(1))) as running,
+    ):
+        assert len(kept(engine)) == len(rings) == 1
         dovecot.append(mail(2))
         wait_until(lambda: len(kept(engine)) == 2, "the new mail is kept")
         assert "IDLE" in running.watcher.commands
+        dovecot.append(mail(1))  # the same mail again: de-duplicated, so nobody is woken for it
+        wait_until(lambda: "already stored; skipped" in caplog.text, "the copy is seen and skipped")
     assert [row.message_id for row in kept(engine)] == ["<apply-1@foxmail.com>", "<apply-2@foxmail.com>"]
+    assert len(rings) == 2
 
 
 def test_without_idle_the_watcher_polls(dovecot: ThrowawayDovecot, engine: Engine, tmp_path: Path) -> None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import mailbox as std_mailbox
+import threading
 from datetime import timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -15,9 +17,10 @@ from sqlmodel import Session, select
 from tests.mailbox.eml_builders import foxmail_mail
 from tests.mailbox.pipeline_support import CORPUS, SH, arrive, body_of, drain, outbox, settle
 from zhengji.mailbox import pipeline as pipeline_module
+from zhengji.mailbox.doorbell import Doorbell
 from zhengji.mailbox.envelope import receipt_time
 from zhengji.mailbox.intake import Receipt, keep
-from zhengji.mailbox.pipeline import DAILY_REPLY_CAP, LEASE, MAX_ATTEMPTS, Pipeline
+from zhengji.mailbox.pipeline import DAILY_REPLY_CAP, LEASE, MAX_ATTEMPTS, Pipeline, PipelineComponent
 from zhengji.mailbox.reprocess import ReplyOutcome, reprocess
 from zhengji.mailbox.retry import retry_failed
 from zhengji.settings import Settings, load_settings
@@ -413,3 +416,45 @@ def test_a_reply_continues_the_whole_thread(engine: Engine, settings: Settings) 
     original = message_from_bytes(raw, policy=policy.default)
     assert sent["In-Reply-To"] == original["Message-ID"]
     assert str(sent["References"]).split() == ["<a@yiwu-tech.com.cn>", "<b@zhengji.local>", original["Message-ID"]]
+
+
+def test_a_stored_mail_wakes_the_idle_workers_without_waiting_for_their_poll(
+    engine: Engine, settings: Settings
+) -> None:
+    """In ``serve`` intake rings the doorbell; a worker waiting out an hour-long poll takes the mail up at once."""
+    doorbell = Doorbell()
+    component = PipelineComponent(engine, settings, idle_seconds=3600, workers=1, doorbell=doorbell)
+    [pipeline] = component.pipelines
+    idle = threading.Event()
+    real_run_once = pipeline.run_once
+
+    def run_once() -> bool:
+        busy = real_run_once()
+        if not busy:
+            idle.set()  # found nothing: it now waits for the bell or the hour
+        return busy
+
+    pipeline.run_once = run_once  # type: ignore[method-assign]
+    raw = (CORPUS / "netease_sh_word_only.eml").read_bytes()
+
+    async def scenario() -> MessageState:
+        stop = asyncio.Event()
+        running = asyncio.create_task(component.run(stop))
+        assert await asyncio.to_thread(idle.wait, 60)
+        message_id = await asyncio.to_thread(arrive, engine, settings, raw)
+        doorbell.ring()
+        state = MessageState.received
+        for _ in range(600):  # up to a minute, not the hour of the poll
+            with Session(engine) as session:
+                message = session.get(Message, message_id)
+                assert message is not None
+                state = message.state
+            if state is MessageState.replied:
+                break
+            await asyncio.sleep(0.1)
+        stop.set()
+        await asyncio.wait_for(running, timeout=30)  # stopping rings too: the waiting worker ends at once
+        return state
+
+    assert asyncio.run(scenario()) is MessageState.replied
+    assert len(outbox(settings)) == 1

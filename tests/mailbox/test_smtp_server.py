@@ -223,6 +223,20 @@ def test_an_oversize_mail_is_refused_with_the_limit_in_words(engine: Engine, blo
     assert blobs.get(row.sha256) == small
 
 
+def test_the_workers_are_woken_for_each_stored_mail_and_only_then(
+    engine: Engine, blobs: BlobStore, tmp_path: Path
+) -> None:
+    rings: list[int] = []
+    component = SMTPComponent(make_settings(tmp_path), engine=engine, blobs=blobs, on_stored=lambda: rings.append(1))
+    with Running(component) as server, server.client() as client:
+        with pytest.raises(smtplib.SMTPRecipientsRefused):
+            client.sendmail(SENDER[1], ["someone@gmail.com"], proposal_mail())
+        assert rings == []  # nothing stored, nobody woken
+        client.sendmail(SENDER[1], [MAILBOX], proposal_mail(message_id="<one@foxmail.com>"))
+        client.sendmail(SENDER[1], [MAILBOX], proposal_mail(message_id="<two@foxmail.com>"))
+    assert len(rings) == len(stored(engine)) == 2
+
+
 class FullDisk(BlobStore):
     def put(self, data: bytes) -> str:
         raise OSError(errno.ENOSPC, "No space left on device")

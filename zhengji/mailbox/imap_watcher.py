@@ -37,7 +37,7 @@ import socket
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -202,6 +202,7 @@ class IMAPWatcher:
         done_flag: str = DEFAULT_FLAG,
         done_folder: str | None = None,
         client_id: str = CLIENT_ID,
+        on_stored: Callable[[], None] | None = None,
     ) -> None:
         self.account = account
         self.engine = engine
@@ -219,6 +220,7 @@ class IMAPWatcher:
         self.done_flag = parse_imap_flag(done_flag)
         self.done_folder = parse_imap_folder(done_folder or "", watched=account.folder)
         self.client_id = client_id
+        self.on_stored = on_stored  # the workers' doorbell, so that they take the mail up at once
         self.connected = threading.Event()  # set while a session is logged in and watching
         self._current: BaseMailBox | None = None
         self._lock = threading.Lock()
@@ -446,6 +448,8 @@ class IMAPWatcher:
         )
         row = keep(self.engine, self.blobs, mail.raw, receipt)
         log.info("kept UID %d of %s as message %s", mail.uid, self.account.mailbox, row.id)
+        if self.on_stored is not None:
+            self.on_stored()
         return row
 
     # -- waiting -------------------------------------------------------------------------------------------

@@ -30,10 +30,10 @@ after ``MAX_SEND_ATTEMPTS``, about a day, so that a mail provider's outage delay
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import make_msgid
@@ -47,6 +47,7 @@ from zhengji.mailbox.cases import find_case, open_case
 from zhengji.mailbox.changes import describe_changes, last_findings
 from zhengji.mailbox.compose import ComposedReply, compose_handed_to_staff, compose_reply
 from zhengji.mailbox.documents import as_parsed, current_documents, document_row, file_documents
+from zhengji.mailbox.doorbell import Doorbell
 from zhengji.mailbox.mime import IncomingMail, parse_mail
 from zhengji.mailbox.outbox import (
     DeliveryRefused,
@@ -56,6 +57,7 @@ from zhengji.mailbox.outbox import (
     thread_references,
 )
 from zhengji.parsers.document import ParseOptions, parse_attachments
+from zhengji.parsers.isolation import start_forkserver
 from zhengji.parsers.model import ParsedDocument
 from zhengji.parsers.submission import CheckedSubmission, Mail, judge
 from zhengji.settings import Settings
@@ -200,11 +202,14 @@ class Pipeline:
         for state, step in steps:
             message_id = self.claim(state)
             if message_id is not None:
+                started = time.perf_counter()
                 try:
                     step(message_id)
                 except Exception as error:
                     log.exception("step %s failed for message %s", STEP[state], message_id)
                     self._failed(message_id, state, error)
+                else:
+                    log.info("message %s: %s took %.3f s", message_id, STEP[state], time.perf_counter() - started)
                 return True
         return False
 
@@ -437,7 +442,8 @@ def _threaded() -> bool:
 
 
 class PipelineComponent:
-    """The mailbox workers inside ``zhengji serve``: one loop a core, each sleeping briefly when there is no work.
+    """The mailbox workers inside ``zhengji serve``: one loop a core, each sleeping briefly when there is no work
+    (until intake in this process rings the doorbell, or the next poll).
 
     The loops claim work through the database like separate processes would, so they never take the same step.
     """
@@ -445,15 +451,35 @@ class PipelineComponent:
     name = "pipeline"
 
     def __init__(
-        self, engine: Engine, settings: Settings, idle_seconds: float = 0.2, workers: int | None = None
+        self,
+        engine: Engine,
+        settings: Settings,
+        idle_seconds: float = 0.2,
+        workers: int | None = None,
+        doorbell: Doorbell | None = None,
     ) -> None:
         count = workers or os.cpu_count() or 1
         base = Pipeline(engine, settings).worker
         self.pipelines = [Pipeline(engine, settings, worker=f"{base}/{index}") for index in range(count)]
         self.idle_seconds = idle_seconds
+        self.doorbell = doorbell or Doorbell()
 
     async def run(self, stop: asyncio.Event) -> None:
-        await asyncio.gather(*(self._loop(pipeline, stop) for pipeline in self.pipelines))
+        self.doorbell.attach()
+        try:
+            await asyncio.to_thread(start_forkserver)
+        except Exception:  # the first mail starts it then; only that mail waits longer
+            log.warning("could not start the parsers' forkserver ahead of the first mail", exc_info=True)
+
+        async def wake_on_stop() -> None:
+            await stop.wait()
+            self.doorbell.ring()
+
+        waking = asyncio.create_task(wake_on_stop())
+        try:
+            await asyncio.gather(*(self._loop(pipeline, stop) for pipeline in self.pipelines))
+        finally:
+            waking.cancel()
 
     async def _loop(self, pipeline: Pipeline, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -463,6 +489,5 @@ class PipelineComponent:
                 # A database that is briefly unavailable must not stop intake: log, pause, and go on.
                 log.exception("pipeline step failed; retrying shortly")
                 busy = False
-            if not busy:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=self.idle_seconds)
+            if not busy and not stop.is_set():
+                await self.doorbell.wait(self.idle_seconds)

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import socket
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Executor, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -73,6 +73,7 @@ class IntakeHandler:
         max_size: int = DEFAULT_MAX_SIZE,
         fixed_now: datetime | None = None,
         executor: Executor | None = None,
+        on_stored: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
         self.blobs = blobs
@@ -84,6 +85,7 @@ class IntakeHandler:
         self.max_size = max_size
         self.fixed_now = fixed_now
         self.executor = executor
+        self.on_stored = on_stored  # the workers' doorbell, so that they take the mail up at once
         self._storing: set[asyncio.Future[Any]] = set()
 
     async def handle_MAIL(
@@ -132,6 +134,8 @@ class IntakeHandler:
             log.exception("could not store a mail from %s for %s", mail_from, ", ".join(envelope.rcpt_tos))
             return STORE_FAILED
         log.info("stored mail %s (%d bytes) from %s for %s", row.id, row.size, mail_from, receipt.mailbox)
+        if self.on_stored is not None:
+            self.on_stored()
         return _ACCEPTED
 
     def _stored(self, storing: asyncio.Future[Any]) -> None:
@@ -203,6 +207,7 @@ class SMTPComponent:
         max_size: int = DEFAULT_MAX_SIZE,
         workers: int = DEFAULT_WORKERS,
         grace: float = 1.0,
+        on_stored: Callable[[], None] | None = None,
     ) -> None:
         if settings.smtp_listen is None:
             raise ValueError("ZHENGJI_SMTP_LISTEN is not set")
@@ -217,6 +222,7 @@ class SMTPComponent:
             max_size=max_size,
             fixed_now=settings.now,
             executor=self.executor,
+            on_stored=on_stored,
         )
         self.grace = grace
         self.hostname = socket.gethostname()  # once: aiosmtpd would look the FQDN up in DNS on every connection

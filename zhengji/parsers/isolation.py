@@ -57,15 +57,38 @@ def _child(connection: Connection, memory_bytes: int, func: Callable[..., Any], 
 
 # What a forkserver loads once, so that each worker it forks starts with the parsers already imported (without
 # this, every attachment in `serve` paid for importing pdfplumber, openpyxl and pydantic again: ~0.2 s each).
+# Each forked worker also runs the program's main script again (multiprocessing's "__main__" fix-up; the
+# forkserver's own "__main__" preload does nothing, since Python 3.11 never passes it the main path). For
+# `zhengji serve` that script imports the whole command line, another 0.3 s an attachment unless it is loaded here.
 FORKSERVER_PRELOAD = [
+    "zhengji.cli",
     "zhengji.parsers.document",
     "zhengji.parsers.readers.docx",
     "zhengji.parsers.readers.pdf",
     "zhengji.parsers.readers.xlsx",
     "zhengji.parsers.checks",
     "zhengji.parsers.forms",
+    "zhengji.parsers.warm",  # last: parses two small documents, so that the caches are full before any fork
 ]
 _preloaded = False
+
+
+def _forkserver_context() -> Any:
+    global _preloaded
+    context = multiprocessing.get_context("forkserver")
+    if not _preloaded:
+        context.set_forkserver_preload(FORKSERVER_PRELOAD)
+        _preloaded = True
+    return context
+
+
+def start_forkserver() -> None:
+    """Start the forkserver and let it load and warm the parsers now, as a service starts, so that the first
+    applicant's mail does not wait for it (about a second and a half)."""
+    from multiprocessing import forkserver
+
+    _forkserver_context()
+    forkserver.ensure_running()
 
 
 def run_isolated(func: Callable[..., T], *args: Any, limits: Limits | None = None, method: str = "fork") -> T:
@@ -75,16 +98,10 @@ def run_isolated(func: Callable[..., T], *args: Any, limits: Limits | None = Non
     running out of time or memory, or dying, raises :class:`WorkerFailed`. ``method`` is the multiprocessing
     start method: ``fork`` is fast for the command line; a threaded service should pass ``forkserver``.
     """
-    global _preloaded
     limits = limits or Limits()
-    context = multiprocessing.get_context(method)
-    if method == "forkserver" and not _preloaded:
-        context.set_forkserver_preload(FORKSERVER_PRELOAD)
-        _preloaded = True
+    context: Any = _forkserver_context() if method == "forkserver" else multiprocessing.get_context(method)
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(  # type: ignore[attr-defined]
-        target=_child, args=(sender, limits.memory_bytes, func, args), daemon=True
-    )
+    process = context.Process(target=_child, args=(sender, limits.memory_bytes, func, args), daemon=True)
     process.start()
     sender.close()
     try:
