@@ -37,3 +37,17 @@ def test_warming_reports_no_failure(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="zhengji.parsers.warm"):
         warm.warm()
     assert caplog.records == []
+
+
+def test_a_failure_while_warming_is_logged_never_raised(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The forkserver imports the module that warms it; an exception there would kill it and every later parse."""
+
+    def broken(package_name: str) -> None:
+        raise RuntimeError("a data file that does not load")
+
+    monkeypatch.setattr(warm, "_import_all", broken)
+    with caplog.at_level(logging.WARNING, logger="zhengji.parsers.warm"):
+        warm.warm()
+    assert "could not load the parsers ahead of the first mail" in caplog.text

@@ -34,9 +34,7 @@ class Doorbell:
 
     async def wait(self, timeout: float) -> None:
         """Until the bell rings or ``timeout`` passes, whichever comes first."""
-        if self._event is None:
-            self.attach()
-        assert self._event is not None
+        assert self._event is not None, "attach() the doorbell to the workers' loop first"
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._event.wait(), timeout=timeout)
         self._event.clear()

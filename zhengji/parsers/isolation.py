@@ -55,21 +55,13 @@ def _child(connection: Connection, memory_bytes: int, func: Callable[..., Any], 
         connection.close()
 
 
-# What a forkserver loads once, so that each worker it forks starts with the parsers already imported (without
-# this, every attachment in `serve` paid for importing pdfplumber, openpyxl and pydantic again: ~0.2 s each).
-# Each forked worker also runs the program's main script again (multiprocessing's "__main__" fix-up; the
-# forkserver's own "__main__" preload does nothing, since Python 3.11 never passes it the main path). For
+# What a forkserver loads once, so that each worker it forks starts warm (without this, every attachment in
+# `serve` paid for importing pdfplumber, openpyxl and pydantic again: ~0.2 s each). `warm` imports every parser
+# module and parses two small documents, so that the registry, the catalog and the compiled patterns are loaded
+# too. Each forked worker also runs the program's main script again (multiprocessing's "__main__" fix-up; the
+# forkserver's own "__main__" preload does nothing, since Python 3.11 never passes it the main path): for
 # `zhengji serve` that script imports the whole command line, another 0.3 s an attachment unless it is loaded here.
-FORKSERVER_PRELOAD = [
-    "zhengji.cli",
-    "zhengji.parsers.document",
-    "zhengji.parsers.readers.docx",
-    "zhengji.parsers.readers.pdf",
-    "zhengji.parsers.readers.xlsx",
-    "zhengji.parsers.checks",
-    "zhengji.parsers.forms",
-    "zhengji.parsers.warm",  # last: parses two small documents, so that the caches are full before any fork
-]
+FORKSERVER_PRELOAD = ["zhengji.cli", "zhengji.parsers.warm"]
 _preloaded = False
 
 

@@ -10,6 +10,7 @@ made here: a Word form and a PDF.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import io
 import logging
@@ -68,13 +69,21 @@ def _sample_pdf() -> bytes:
 
 
 def warm() -> None:
-    """Load what parsing loads on first use; a failure here only costs speed, never a mail, so it is logged."""
-    from zhengji.notices.registry import load_registry
-    from zhengji.parsers.document import ParseOptions, parse_attachment
+    """Load what parsing loads on first use.
 
-    _import_all("zhengji.parsers")
-    load_registry()
-    options = ParseOptions(at=datetime(2025, 6, 21, tzinfo=UTC), isolate=False)
+    Nothing here may raise: the forkserver imports this module and would die of an exception (it forgives only
+    ImportError), taking every later parse with it; a failure only costs speed, so it is logged.
+    """
+    try:
+        from zhengji.notices.registry import load_registry
+        from zhengji.parsers.document import ParseOptions, parse_attachment
+
+        _import_all("zhengji.parsers")
+        load_registry()
+        options = ParseOptions(at=datetime(2025, 6, 21, tzinfo=UTC), isolate=False)
+    except Exception:
+        log.warning("could not load the parsers ahead of the first mail", exc_info=True)
+        return
     for name, make in (("建议书.docx", _sample_docx), ("建议书.pdf", _sample_pdf)):
         try:
             parse_attachment(name, make(), options)
@@ -82,4 +91,15 @@ def warm() -> None:
             log.warning("could not warm the parser with %s", name, exc_info=True)
 
 
+def freeze() -> None:
+    """Move everything loaded so far out of the garbage collector's sight (``gc.freeze``).
+
+    A forked worker that runs a collection would otherwise walk the forkserver's whole heap, tens of
+    milliseconds, and copy every page it touches; frozen, its collections see only what the worker made.
+    """
+    gc.collect()
+    gc.freeze()
+
+
 warm()
+freeze()  # last: this module is the last the forkserver loads
