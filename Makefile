@@ -38,5 +38,8 @@ clean:
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.parsers
 	$(BIN)/python -m benchmarks.accuracy
+	$(BIN)/python -m benchmarks.mutations --pdf --doc
 	$(BIN)/python -m benchmarks.smtp
 	$(BIN)/python -m benchmarks.latency
+	$(BIN)/python -m benchmarks.queue
+	$(BIN)/python -m benchmarks.bot

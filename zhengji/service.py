@@ -1,7 +1,10 @@
 """``zhengji serve``: every part of the service in one process, stopped cleanly by Ctrl-C or SIGTERM.
 
 Each part is a component with ``run(stop)``; the service starts them all, and when a signal arrives (or one of
-them fails) it tells the rest to stop and waits for them, so that no mail is cut off half-stored.
+them fails) it tells the rest to stop and waits for them, so that no mail is cut off half-stored. The wait is
+bounded (:data:`STOP_SECONDS`), as an operator expects of ``systemctl stop``: the mailbox workers end their
+parser processes at once and give back what they cannot finish (every step commits in one transaction, so what
+is cut off is simply done again by the next start); a second signal stops at once.
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ import uvicorn
 from zhengji.settings import Settings
 
 log = logging.getLogger("zhengji.service")
+
+STOP_SECONDS = 10.0
+"""How long the components get to stop after a signal before the service ends without them."""
 
 
 class Component(Protocol):
@@ -49,6 +55,8 @@ class WebComponent:
             port=settings.web_listen.port,
             log_level=settings.log_level.lower(),
             lifespan="off",
+            server_header=False,  # no "server: uvicorn": which software runs the office's site is nobody's business
+            timeout_graceful_shutdown=3,  # an open keep-alive connection must not hold the shutdown
         )
         self.server = _QuietServer(config)
 
@@ -66,8 +74,8 @@ class WebComponent:
 def build_components(settings: Settings) -> list[Component]:
     """Every part the settings turn on: the web server and the mailbox workers always."""
     from zhengji.mailbox.doorbell import Doorbell
-    from zhengji.mailbox.pipeline import PipelineComponent
     from zhengji.mailbox.smtp_server import SMTPComponent
+    from zhengji.mailbox.workers import PipelineComponent
     from zhengji.storage.db import make_engine
 
     engine = make_engine(settings.resolved_database_url)
@@ -79,15 +87,47 @@ def build_components(settings: Settings) -> list[Component]:
         from zhengji.mailbox.imap_watcher import IMAPComponent
 
         components.append(IMAPComponent(settings, engine=engine, on_stored=doorbell.ring))
+    from zhengji.bot.component import BotComponent  # the status notifier, and Telegram when a token is set
+
+    components.append(BotComponent(settings, engine))
     return components
+
+
+async def _stopped(tasks: set[asyncio.Task[None]], hurry: asyncio.Event) -> None:
+    """Wait until every component has stopped, :data:`STOP_SECONDS` passed or a second signal came; then cancel
+    the components still running."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STOP_SECONDS
+    hurrying = asyncio.create_task(hurry.wait())
+    try:
+        running = {task for task in tasks if not task.done()}
+        while running and not hurry.is_set() and loop.time() < deadline:
+            await asyncio.wait({*running, hurrying}, timeout=deadline - loop.time(), return_when="FIRST_COMPLETED")
+            running = {task for task in tasks if not task.done()}
+    finally:
+        hurrying.cancel()
+    for task in running:
+        log.warning("%s did not stop in time; the service ends without it", task.get_name())
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def run_service(settings: Settings) -> None:
     """Run every component until a signal arrives or one of them fails."""
     stop = asyncio.Event()
+    hurry = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stop.is_set():
+            log.warning("a second signal: stopping now")
+            hurry.set()
+        else:
+            log.info("stopping (a second signal stops at once)")
+        stop.set()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, on_signal)
     components = build_components(settings)
     tasks = {asyncio.create_task(component.run(stop), name=component.name) for component in components}
     smtp = f"; smtp on {settings.smtp_listen}" if settings.smtp_listen else ""
@@ -96,7 +136,7 @@ async def run_service(settings: Settings) -> None:
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _stopped(tasks, hurry)
         for task in done:
             if not task.cancelled() and task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]

@@ -28,6 +28,9 @@ _IMAP_KEYWORD = re.compile(r"[!#$&'+,\-./0-9:;<=>?@A-Z\[^_`a-z|~]+")
 # of its own accord, and a client's next EXPUNGE would remove the mail.
 _SYSTEM_FLAGS = {flag.lower(): flag for flag in ("\\Seen", "\\Answered", "\\Flagged", "\\Draft")}
 DEFAULT_IMAP_DONE_FLAG = "$Zhengji"
+# A Host header's name as Starlette's TrustedHostMiddleware compares it: a DNS name or IPv4 address, "*." and a
+# domain for its subdomains, or "*" for any.
+_TRUSTED_HOST = re.compile(r"\*|(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,16 @@ def parse_imap_folder(text: str, watched: str | None = None) -> str | None:
     return folder
 
 
+def parse_trusted_host(text: str) -> str:
+    """A host name the web server answers to: ``zhengji.example.gov.cn``, ``*.example.gov.cn`` or ``*`` (any)."""
+    host = text.strip().lower()
+    if not _TRUSTED_HOST.fullmatch(host):
+        raise ValueError(
+            f"“{text}”不是有效的主机名（不含协议、端口和路径，例如 zhengji.example.gov.cn 或 *.example.gov.cn）"
+        )
+    return host
+
+
 def _default_mailboxes() -> list[str]:
     # The notices name the mailboxes; reading them from the registry keeps a new notice a data change.
     from zhengji.notices.registry import load_registry
@@ -148,15 +161,41 @@ class Settings(BaseSettings):
     mailboxes: Annotated[list[str], NoDecode] = Field(default_factory=_default_mailboxes)
     # NoDecode: these are given as plain text (host:port, URLs), not JSON, whatever their Python type.
     smtp_listen: Annotated[HostPort | None, NoDecode] = HostPort("127.0.0.1", 2525)
+    # RCPT commands one SMTP transaction may give before "452 4.5.3 Too many recipients" (Postfix: 1000).
+    smtp_max_recipients: int = 100
     imap_url: Annotated[ServerURL | None, NoDecode] = None
     imap_done_flag: str = DEFAULT_IMAP_DONE_FLAG
     imap_done_folder: str | None = None
     outbound_smtp_url: Annotated[ServerURL | None, NoDecode] = None
     web_listen: Annotated[HostPort, NoDecode] = HostPort("127.0.0.1", 8000)
+    # Host names the web server answers to; empty: the listen host, localhost and 127.0.0.1 (see trusted_hosts).
+    web_trusted_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     telegram_token: SecretStr | None = None
+    # Where the Telegram Bot API is: requests go to {URL}/bot{TOKEN}/{method} (a local Bot API server or a relay).
+    telegram_api_url: str = "https://api.telegram.org"
+    # The WeChat Official Account's callback (/channels/wechat): its Token, AppID and EncodingAESKey (safe mode).
+    wechat_token: SecretStr | None = None
+    wechat_appid: str | None = None
+    wechat_aes_key: SecretStr | None = None
     now: datetime | None = None
+    # What parsing one mail may spend: seconds in all, and documents (archive members count one by one); the
+    # files left when it is spent are reported to the sender as not read (see zhengji.parsers.document).
+    parse_budget_seconds: float = 180.0
+    parse_max_documents: int = 100
+    # How long a worker's claim on a mail holds without renewal; the working worker renews it every third of it.
+    lease_seconds: float = 120.0
     log_level: str = "INFO"
     log_format: str = "text"
+    # The staff web queue: a session ends after this many idle minutes, and at the latest after this many hours.
+    staff_session_idle_minutes: int = 30
+    staff_session_hours: int = 12
+    # Sign-in lockout: this many failures within the minutes below lock the account (or, with the larger number,
+    # the address they came from) for those minutes.
+    staff_lockout_failures: int = 5
+    staff_lockout_address_failures: int = 20
+    staff_lockout_minutes: int = 15
+    # The Chromium the browser tests drive (Debian's package); never downloaded by zhengji or its tests.
+    chromium_path: Path = Path("/usr/bin/chromium")
 
     @field_validator("mailboxes", mode="before")
     @classmethod
@@ -190,6 +229,22 @@ class Settings(BaseSettings):
     @classmethod
     def _web_listen(cls, value: Any) -> Any:
         return parse_host_port(value) if isinstance(value, str) else value
+
+    @field_validator("web_trusted_hosts", mode="before")
+    @classmethod
+    def _web_trusted_hosts(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            return [parse_trusted_host(str(host)) for host in value]
+        return value
+
+    @field_validator("smtp_max_recipients")
+    @classmethod
+    def _smtp_max_recipients(cls, value: int) -> int:
+        if not 1 <= value <= 10000:
+            raise ValueError("应为 1 至 10000 之间的整数，例如 100")
+        return value
 
     @field_validator("imap_url", mode="before")
     @classmethod
@@ -232,6 +287,51 @@ class Settings(BaseSettings):
                 raise ValueError("不像 Telegram 机器人令牌（应为“数字:字母数字串”，由 @BotFather 发放）")
         return value
 
+    @field_validator("telegram_api_url", mode="before")
+    @classmethod
+    def _telegram_api_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().rstrip("/") or "https://api.telegram.org"
+            parts = urlsplit(value)
+            if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+                raise ValueError(f"应为 http(s):// 开头的地址，例如 https://api.telegram.org，而不是 {value!r}")
+        return value
+
+    @field_validator("wechat_token", mode="before")
+    @classmethod
+    def _wechat_token(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not re.fullmatch(r"[A-Za-z0-9]{3,32}", value):
+                raise ValueError("应为 3 至 32 位英文字母或数字（与公众号后台“服务器配置”中的 Token 一致）")
+        return value
+
+    @field_validator("wechat_appid", mode="before")
+    @classmethod
+    def _wechat_appid(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not re.fullmatch(r"[A-Za-z0-9_-]{4,64}", value):
+                raise ValueError("应为公众号的 AppID（开发者ID），如 wx0123456789abcdef")
+        return value
+
+    @field_validator("wechat_aes_key", mode="before")
+    @classmethod
+    def _wechat_aes_key(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                return None
+            if not re.fullmatch(r"[A-Za-z0-9+/]{43}", value):
+                raise ValueError("应为 43 位 EncodingAESKey（公众号后台“服务器配置”中的消息加解密密钥）")
+            if not info.data.get("wechat_appid"):
+                raise ValueError("安全模式还需设置 ZHENGJI_WECHAT_APPID")
+        return value
+
     @field_validator("now", mode="before")
     @classmethod
     def _now(cls, value: Any) -> Any:
@@ -242,6 +342,40 @@ class Settings(BaseSettings):
                 return as_aware(datetime.fromisoformat(value.strip()))
             except ValueError as exc:
                 raise ValueError(f"应为 ISO-8601 时间，例如 2025-06-21T10:00:00+08:00，而不是 {value!r}") from exc
+        return value
+
+    @field_validator("lease_seconds")
+    @classmethod
+    def _lease_seconds(cls, value: float) -> float:
+        if not 0 < value <= 86400:
+            raise ValueError("应为大于 0、不超过 86400 的秒数，例如 120")
+        return value
+
+    @field_validator("parse_budget_seconds")
+    @classmethod
+    def _parse_budget_seconds(cls, value: float) -> float:
+        if not 0 < value <= 3600:
+            raise ValueError("应为大于 0、不超过 3600 的秒数，例如 180")
+        return value
+
+    @field_validator("parse_max_documents")
+    @classmethod
+    def _parse_max_documents(cls, value: int) -> int:
+        if not 1 <= value <= 10000:
+            raise ValueError("应为 1 至 10000 之间的整数，例如 100")
+        return value
+
+    @field_validator(
+        "staff_session_idle_minutes",
+        "staff_session_hours",
+        "staff_lockout_failures",
+        "staff_lockout_address_failures",
+        "staff_lockout_minutes",
+    )
+    @classmethod
+    def _staff_numbers(cls, value: int) -> int:
+        if not 1 <= value <= 100000:
+            raise ValueError("应为 1 至 100000 之间的整数")
         return value
 
     @field_validator("database_url")
@@ -281,6 +415,17 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+    @property
+    def trusted_hosts(self) -> list[str]:
+        """The Host names the web server answers to: the configured ones, else its listen host and loopback.
+
+        A request for any other name is refused (400), so that the pages cannot be served under a name an
+        attacker points at this server (DNS rebinding) or poisoned with a forged Host in a link.
+        """
+        if self.web_trusted_hosts:
+            return list(self.web_trusted_hosts)
+        return list(dict.fromkeys([self.web_listen.host.lower(), "localhost", "127.0.0.1"]))
 
 
 class SettingsError(Exception):

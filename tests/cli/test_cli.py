@@ -359,6 +359,54 @@ def test_reprocess_queues_a_corrected_reply_only_when_asked(tmp_path: Path) -> N
     engine.dispose()
 
 
+def test_reprocess_outdated_picks_what_an_older_parser_read(tmp_path: Path) -> None:
+    from sqlalchemy import update
+    from sqlmodel import Session, col, select
+
+    from zhengji.mailbox.envelope import receipt_time
+    from zhengji.mailbox.intake import Receipt, keep
+    from zhengji.mailbox.pipeline import Pipeline
+    from zhengji.parsers.document import PARSER_VERSION
+    from zhengji.settings import load_settings
+    from zhengji.storage.blobs import BlobStore
+    from zhengji.storage.db import make_engine
+    from zhengji.storage.migrate import upgrade
+    from zhengji.storage.models import Document, MessageSource, Submission
+
+    settings = load_settings(data_dir=tmp_path / "var")
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    store = BlobStore(settings.blob_dir)
+    to = "yanfa312@126.com"
+    for name in ("netease_sh_word_only.eml", "foxmail_special_ability_project.eml"):
+        raw = (Path(__file__).resolve().parents[1] / "fixtures" / "mail" / name).read_bytes()
+        received = receipt_time(raw)
+        assert received is not None
+        keep(engine, store, raw, Receipt(MessageSource.smtp, to, received, None, [to]))
+    pipeline = Pipeline(engine, settings)
+    while pipeline.run_once():
+        pass
+    with Session(engine) as session:
+        references = [submission.reference for submission in session.exec(select(Submission)).all()]
+        assert len(references) == 2
+        first = session.exec(select(Submission).where(Submission.reference == references[0])).one()
+        session.execute(
+            update(Document).where(col(Document.submission_id) == first.id).values(parser_version="0.0.1+old")
+        )
+        session.commit()
+    env = {"ZHENGJI_DATA_DIR": str(tmp_path / "var")}
+
+    done = run("reprocess", "--outdated", env=env)
+    assert done.returncode == 0, done.stderr
+    assert references[0] in done.stdout and references[1] not in done.stdout
+    with Session(engine) as session:
+        versions = {document.parser_version for document in session.exec(select(Document)).all()}
+    assert PARSER_VERSION in versions
+    again = run("reprocess", "--outdated", env=env)
+    assert "没有需要重新解析的申报" in again.stdout
+    engine.dispose()
+
+
 def test_reprocess_failed_puts_failed_mail_back_on_its_path(tmp_path: Path) -> None:
     from sqlmodel import Session
 

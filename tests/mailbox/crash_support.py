@@ -19,7 +19,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
 from pathlib import Path
@@ -218,8 +218,10 @@ class Service:
         smtp_port: int,
         web_port: int,
         database_url: str | None = None,
+        environment: dict[str, str] | None = None,
     ) -> None:
         self.data_dir = data_dir
+        self.environment = dict(environment or {})  # more ZHENGJI_* settings of this service
         # None leaves ZHENGJI_DATABASE_URL unset, so that serve uses its default SQLite file in the data directory.
         self.database_url = database_url
         self.logs = logs
@@ -243,6 +245,7 @@ class Service:
         )
         if self.database_url is not None:
             environment["ZHENGJI_DATABASE_URL"] = self.database_url
+        environment.update(self.environment)
         self.runs += 1
         self._log = (self.logs / f"serve-{self.runs}.log").open("wb")
         self.process = subprocess.Popen(
@@ -304,8 +307,3 @@ class Service:
 
     def output(self) -> str:
         return (self.logs / f"serve-{self.runs}.log").read_text(errors="replace")
-
-
-def run_clock(base: datetime, run: int, lease: timedelta) -> datetime:
-    """The frozen clock of run ``run``: each run starts more than a lease after the last, so a dead claim is free."""
-    return base + run * (lease + timedelta(minutes=1))

@@ -2,7 +2,8 @@
 
 200 mails arrive over SMTP (two senders that retry like an MTA until they see ``250``) and 100 are APPENDed to a
 real Dovecot the service watches. Meanwhile ``zhengji serve`` is SIGKILLed at random moments and restarted on the
-same data directory; the last run's clock is past every lease the dead runs held. Afterwards every mail is stored
+same data directory, every run with the same ``ZHENGJI_NOW``: only the real clock and the start of the next run
+can free what a killed run held (it frees its own host's dead workers' claims at once). Afterwards every mail is stored
 once, processed once and answered once. Replay a failure with the seed and kill points the test prints.
 
 It runs on both databases zhengji supports: the default SQLite file in the data directory, and a fresh PostgreSQL
@@ -32,13 +33,11 @@ from tests.mailbox.crash_support import (
     SMTPLedger,
     SMTPSender,
     build_mails,
-    run_clock,
 )
 from tests.servers.dovecot import DovecotUnavailable, ThrowawayDovecot, running_dovecot
 from tests.servers.ports import free_port
 from zhengji.clock import SHANGHAI
 from zhengji.mailbox.outbox import maildir_name
-from zhengji.mailbox.pipeline import LEASE
 from zhengji.storage.db import make_engine
 from zhengji.storage.models import Message, MessageSource, MessageState, Reply, ReplyState, Submission
 
@@ -121,7 +120,7 @@ def test_every_mail_is_stored_processed_and_answered_once_across_sigkills(
     kill_after = [round(rng.uniform(0.3, 4.0), 2) for _ in range(KILLS)]
     print(f"crash test seed {SEED} on {observer.dialect.name}: SIGKILL after {kill_after} s of each run")
     try:
-        service.start(run_clock(BASE_NOW, 0, LEASE))
+        service.start(BASE_NOW)
         service.wait_listening()
         for thread in (*senders, appender):
             thread.start()
@@ -132,7 +131,7 @@ def test_every_mail_is_stored_processed_and_answered_once_across_sigkills(
             imap_rows, smtp_rows, states = _waiting(observer)
             print(f"run {run}: killed {delay} s after start; {len(ledger.accepted)} mails accepted over SMTP, "
                   f"{len(appender.appended)} appended; rows imap={imap_rows} smtp={smtp_rows} {states}")  # fmt: skip
-            service.start(run_clock(BASE_NOW, run + 1, LEASE))
+            service.start(BASE_NOW)
             service.wait_listening()
         while any(thread.is_alive() for thread in (*senders, appender)) and time.monotonic() < deadline:
             assert service.alive(), f"serve stopped by itself in the last run:\n{service.output()[-4000:]}"

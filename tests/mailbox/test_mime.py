@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -17,6 +18,7 @@ from tests.mailbox.eml_builders import (
     winmail_dat,
     wps_mail,
 )
+from zhengji.mailbox import mime
 from zhengji.mailbox.mime import parse_mail
 
 # 镕 喆 堃 昇 are in GBK but not in GB2312: a gb2312 decoder drops or garbles them.
@@ -306,3 +308,35 @@ def test_auto_submitted_mail_is_recognised(header: str, auto: bool) -> None:
     mail = parse_mail(raw)
     assert mail.auto_submitted is auto
     assert bool(mail.auto_reason) is auto
+
+
+def test_a_winmail_dat_that_cannot_be_unpacked_is_logged(caplog: pytest.LogCaptureFixture) -> None:
+    part = 'Content-Type: application/ms-tnef; name="winmail.dat"'
+    with caplog.at_level(logging.INFO, logger="zhengji.mime"):
+        parse_mail(_mixed(_file_part(part, b"not tnef at all")))
+    [record] = [record for record in caplog.records if "winmail.dat" in record.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert record.exc_info is not None  # the traceback says why, for whoever fixes it
+
+
+def test_a_mail_that_defeats_the_decoder_is_noted_for_the_clerk_and_logged(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken_walk(*args: object, **kwargs: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(mime, "_walk", broken_walk)
+    with caplog.at_level(logging.INFO, logger="zhengji.mime"):
+        mail = parse_mail(_mixed(_file_part("Content-Type: application/pdf; name=a.pdf", b"%PDF-1.7")))
+    assert mail.problems == ["邮件结构无法完整解析（RecursionError），请人工查看原始邮件。"]
+    assert "could not be fully decoded" in caplog.text
+    assert "RecursionError" in caplog.text
+
+
+def test_a_header_word_of_bad_base64_is_skipped_with_a_note_and_a_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    raw = b"Subject: =?UTF-8?B?5Y2X5Lqs?= =?UTF-8?B?QUJDR?=\r\n\r\nbody\r\n"
+    with caplog.at_level(logging.INFO, logger="zhengji.mime"):
+        mail = parse_mail(raw)
+    assert mail.subject.startswith("南京")
+    assert "邮件头中有一段 base64 编码有误，已跳过无法解码的部分。" in mail.problems
+    assert "bad base64" in caplog.text

@@ -15,14 +15,16 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from tests.mailbox.eml_builders import foxmail_mail
-from tests.mailbox.pipeline_support import CORPUS, SH, arrive, body_of, drain, outbox, settle
+from tests.mailbox.pipeline_support import CORPUS, SH, arrive, body_of, drain, frozen, outbox, settle
+from zhengji.clock import real_now
 from zhengji.mailbox import pipeline as pipeline_module
 from zhengji.mailbox.doorbell import Doorbell
 from zhengji.mailbox.envelope import receipt_time
 from zhengji.mailbox.intake import Receipt, keep
-from zhengji.mailbox.pipeline import DAILY_REPLY_CAP, LEASE, MAX_ATTEMPTS, Pipeline, PipelineComponent
+from zhengji.mailbox.pipeline import DAILY_REPLY_CAP, LEASE, MAX_ATTEMPTS, Pipeline
 from zhengji.mailbox.reprocess import ReplyOutcome, reprocess
 from zhengji.mailbox.retry import retry_failed
+from zhengji.mailbox.workers import PipelineComponent
 from zhengji.settings import Settings, load_settings
 from zhengji.storage.blobs import BlobStore
 from zhengji.storage.models import (
@@ -129,15 +131,11 @@ def test_a_worker_that_died_leaves_its_mail_to_another(engine: Engine, settings:
     assert dead.claim(MessageState.received) == message_id  # then it "crashes" without finishing
     alive = Pipeline(engine, settings, worker="alive")
     assert alive.run_once() is False  # the lease still holds
-    later = load_settings(
-        data_dir=settings.data_dir,
-        database_url=settings.database_url,
-        now=(Pipeline(engine, settings).now() + LEASE + timedelta(seconds=1)).isoformat(),
-    )
-    drain(Pipeline(engine, later, worker="alive"))
+    later = frozen(real_now() + LEASE + timedelta(seconds=1))
+    drain(Pipeline(engine, settings, worker="alive", clock=later))
     with Session(engine) as session:
         assert len(session.exec(select(Reply)).all()) == 1
-    assert len(outbox(later)) == 1
+    assert len(outbox(settings)) == 1
 
 
 def test_a_failing_step_is_retried_later(engine: Engine, settings: Settings) -> None:
@@ -283,17 +281,12 @@ def test_a_worker_whose_lease_ran_out_cannot_record_over_another(engine: Engine,
     message_id = arrive(engine, settings, (CORPUS / "netease_sh_word_only.eml").read_bytes())
     slow = Pipeline(engine, settings, worker="slow")
     assert slow.claim(MessageState.received) == message_id
-    later = load_settings(
-        data_dir=settings.data_dir,
-        database_url=settings.database_url,
-        now=(slow.now() + LEASE + timedelta(seconds=1)).isoformat(),
-    )
-    drain(Pipeline(engine, later, worker="fast"))
+    drain(Pipeline(engine, settings, worker="fast", clock=frozen(real_now() + LEASE + timedelta(seconds=1))))
     slow.parse(message_id)  # finishes its work at last, long after its lease
     with Session(engine) as session:
         assert len(session.exec(select(Document)).all()) == 2
         assert len(session.exec(select(Reply)).all()) == 1
-    assert len(outbox(later)) == 1
+    assert len(outbox(settings)) == 1
 
 
 def test_back_filled_old_mail_is_filed_but_not_answered(engine: Engine, settings: Settings) -> None:

@@ -324,3 +324,121 @@ def test_a_busy_port_fails_with_a_clear_message(server: Running, engine: Engine,
         Running(SMTPComponent(taken, engine=engine)),
     ):
         pass
+
+
+def send_data(client: smtplib.SMTP, sender: str, recipients: list[str], wire: bytes) -> tuple[int, bytes]:
+    """One transaction whose DATA bytes go on the wire exactly as given (smtplib would turn every LF into CRLF)."""
+    assert client.ehlo()[0] == 250
+    assert client.mail(sender)[0] == 250
+    for recipient in recipients:
+        assert client.rcpt(recipient)[0] == 250
+    client.putcmd("data")
+    assert client.getreply()[0] == 354
+    client.send(wire)
+    return client.getreply()
+
+
+def bare_lf_mail(lines: int = 40) -> bytes:
+    """A mail written by a client that ends its lines with LF alone, as some scripts and old webmail do."""
+    body = "".join(f"第{n}行：附件为新职业建议书，请查收。\n" for n in range(lines))
+    return (
+        f"From: 张伟 <{SENDER[1]}>\nTo: {MAILBOX}\nSubject: bare LF\nMessage-ID: <bare-lf@foxmail.com>\n"
+        f"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n{body}"
+    ).encode()
+
+
+def test_a_bare_lf_mail_over_1000_bytes_is_accepted_and_stored_with_crlf(
+    server: Running, engine: Engine, blobs: BlobStore
+) -> None:
+    raw = bare_lf_mail()
+    assert len(raw) > 2000 and b"\r" not in raw
+    with server.client() as client:
+        # Postfix ends the data only at <CR><LF>.<CR><LF>: the last line's own end is CRLF.
+        code, reply = send_data(client, SENDER[1], [MAILBOX], raw[:-1] + b"\r\n.\r\n")
+    assert code == 250, reply
+    [row] = stored(engine)
+    kept = blobs.get(row.sha256)
+    assert kept == raw.replace(b"\n", b"\r\n")
+    assert row.message_id == "<bare-lf@foxmail.com>"
+    assert row.size == len(kept)
+
+
+def test_lines_are_counted_between_lfs_for_the_line_limit(server: Running, engine: Engine) -> None:
+    long_line = b"Subject: long\n\n" + b"Z" * 1500 + b"\nend\r\n.\r\n"
+    with server.client() as client:
+        code, reply = send_data(client, SENDER[1], [MAILBOX], long_line)
+        assert (code, reply.decode("utf-8")[:6]) == (500, "5.5.2 ")
+        assert "过长的行" in reply.decode("utf-8")
+        # A line of 999 octets and its LF is within the limit once it gets its CR.
+        code, _ = send_data(client, SENDER[1], [MAILBOX], b"Subject: ok\n\n" + b"Z" * 999 + b"\r\n.\r\n")
+        assert code == 250
+    assert len(stored(engine)) == 1
+
+
+def test_a_bare_lf_dot_does_not_end_the_mail_so_nothing_is_smuggled(
+    server: Running, engine: Engine, blobs: BlobStore
+) -> None:
+    # CVE-2023-51764: "<LF>.<CR><LF>" or "<CR><LF>.<LF>" must not end the data and start a second mail.
+    wire = (
+        b"Subject: first\r\n\r\nhello\n.\r\nMAIL FROM:<ceo@example.gov.cn>\r\nRCPT TO:<yanfa312@126.com>\r\n"
+        b"DATA\r\n.\nSubject: smuggled\r\n\r\nforged\r\n.\r\n"
+    )
+    with server.client() as client:
+        code, _ = send_data(client, SENDER[1], [MAILBOX], wire)
+        assert code == 250
+        assert client.noop()[0] == 250
+    [row] = stored(engine)
+    kept = blobs.get(row.sha256)
+    assert kept.startswith(b"Subject: first\r\n") and b"Subject: smuggled" in kept
+    assert row.envelope_from == SENDER[1]
+
+
+def test_dots_are_unstuffed_on_lines_that_end_in_lf_too(server: Running, engine: Engine, blobs: BlobStore) -> None:
+    wire = b"Subject: dots\n\n..one dot\n...two dots\r\n..\r\nlast\r\n.\r\n"
+    with server.client() as client:
+        assert send_data(client, SENDER[1], [MAILBOX], wire)[0] == 250
+    [row] = stored(engine)
+    assert blobs.get(row.sha256) == b"Subject: dots\r\n\r\n.one dot\r\n..two dots\r\n.\r\nlast\r\n"
+
+
+def test_an_empty_mail_and_commands_pipelined_after_the_data_are_understood(server: Running, engine: Engine) -> None:
+    with server.client() as client:
+        assert send_data(client, SENDER[1], [MAILBOX], b".\r\n")[0] == 250
+        # The end of the data and the next transaction in one write, as a PIPELINING client sends them.
+        assert client.mail(SENDER[1])[0] == 250
+        assert client.rcpt(MAILBOX)[0] == 250
+        client.putcmd("data")
+        assert client.getreply()[0] == 354
+        client.send(b"Subject: two\r\n\r\nbody\r\n.\r\nNOOP\r\nRSET\r\n")
+        assert client.getreply()[0] == 250
+        assert client.getreply()[0] == 250  # NOOP
+        assert client.getreply()[0] == 250  # RSET
+    assert [row.size for row in stored(engine)] == [0, len(b"Subject: two\r\n\r\nbody\r\n")]
+
+
+def test_more_recipients_than_the_limit_are_answered_452_and_the_mail_is_kept_once(
+    engine: Engine, blobs: BlobStore, tmp_path: Path
+) -> None:
+    component = SMTPComponent(make_settings(tmp_path), engine=engine, blobs=blobs)
+    assert component.handler.max_recipients == 100  # ZHENGJI_SMTP_MAX_RECIPIENTS' default
+    with Running(component) as server, server.client() as client:
+        assert client.ehlo()[0] == 250
+        assert client.mail(SENDER[1])[0] == 250
+        answers = [client.rcpt(MAILBOX if n % 2 else f"user{n}@gmail.com") for n in range(150)]
+        assert {code for code, _ in answers[:100]} == {250, 550}
+        assert all(code == 452 for code, _ in answers[100:])
+        assert answers[100][1].decode("utf-8") == "4.5.3 Too many recipients; 收件人过多，请分批发送"
+        assert client.data(proposal_mail())[0] == 250
+        # The count is per transaction: the next mail may name its recipients again.
+        assert client.sendmail(SENDER[1], [MAILBOX, SECOND], proposal_mail(message_id="<next@foxmail.com>")) == {}
+    first, second = stored(engine)
+    assert first.envelope_to == [MAILBOX]
+    assert second.envelope_to == [MAILBOX, SECOND]
+
+
+def test_the_recipient_limit_is_a_setting(engine: Engine, blobs: BlobStore, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, smtp_max_recipients=2)
+    with Running(SMTPComponent(settings, engine=engine, blobs=blobs)) as server, server.client() as client:
+        client.ehlo()
+        client.mail(SENDER[1])
+        assert [client.rcpt(address)[0] for address in (MAILBOX, SECOND, MAILBOX)] == [250, 250, 452]

@@ -392,3 +392,63 @@ def test_corrupt_rar_raises_a_chinese_error() -> None:
     assert "已损坏" in refused.value.message
     with pytest.raises(ArchiveError):
         unpack(b"Rar!\x1a\x07\x00 truncated", "rar", "资料.rar")
+
+
+# --- unpacked in the worker, not the service ----------------------------------------------------------------------
+
+
+def sparse_member(megabytes: int, seed: int) -> bytes:
+    """Bytes that deflate about 60:1, well under the bomb ratio: a little noise in every 64 KB of zeros."""
+    import random
+
+    noise = random.Random(seed)
+    block = 64 * 1024
+    return b"".join(noise.randbytes(1024) + bytes(block - 1024) for _ in range(megabytes * MB // block))
+
+
+PEAK_RSS_SCRIPT = """
+import json, sys
+from datetime import UTC, datetime
+from zhengji.parsers.document import ParseOptions, parse_attachment
+
+
+def peak_kb():
+    # VmHWM, the peak resident size since the last reset (ru_maxrss would carry the parent's peak over exec).
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+
+
+options = ParseOptions(at=datetime(2025, 6, 21, tzinfo=UTC))
+data = open(sys.argv[1], "rb").read()
+parse_attachment("预热.zip", open(sys.argv[2], "rb").read(), options)  # imports, and a worker started
+with open("/proc/self/clear_refs", "w") as reset:
+    reset.write("5")  # the peak starts again from now
+before = peak_kb()
+documents = parse_attachment("资料.zip", data, options)
+after = peak_kb()
+print(json.dumps({"before_kb": before, "after_kb": after, "files": [doc.file for doc in documents]}))
+"""
+
+
+def test_an_archive_is_unpacked_in_the_worker_so_the_service_does_not_grow(tmp_path: Path) -> None:
+    """The service grew to 554 MB on one archive of 190 members: members were unpacked in its own process.
+    Measured in a fresh process, whose peak resident memory is its own: 50 MB of members, and the peak
+    moves by far less than that (the zip itself is under 1 MB)."""
+    import json
+    import sys
+
+    archive = tmp_path / "资料.zip"
+    archive.write_bytes(std_zip({f"附件{n}.bin": sparse_member(10, n) for n in range(5)}))
+    assert archive.stat().st_size < 2 * MB
+    warmup = tmp_path / "预热.zip"
+    warmup.write_bytes(std_zip({"附件.bin": sparse_member(1, 99)}))
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", PEAK_RSS_SCRIPT, str(archive), str(warmup)],
+        cwd=root, capture_output=True, text=True, timeout=120, check=True,
+    )  # fmt: skip
+    measured = json.loads(result.stdout.splitlines()[-1])
+    assert measured["files"] == [f"资料.zip › 附件{n}.bin" for n in range(5)]
+    grown_mb = (measured["after_kb"] - measured["before_kb"]) / 1024
+    assert grown_mb < 25, f"the parent's peak memory grew by {grown_mb:.0f} MB for 50 MB of members"

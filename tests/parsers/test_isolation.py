@@ -40,8 +40,16 @@ def start_child_and_hang(pidfile: str) -> None:
     time.sleep(600)
 
 
+def pair() -> tuple[int, str]:
+    return 1, "二"
+
+
 def test_result_comes_back() -> None:
     assert run_isolated(double, 21) == 42
+
+
+def test_a_result_crosses_as_json_not_as_a_python_object() -> None:
+    assert run_isolated(pair) == [1, "二"]
 
 
 def test_unreadable_keeps_its_chinese_message() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from datetime import UTC, datetime
 
 import pytest
@@ -51,3 +52,29 @@ def test_a_failure_while_warming_is_logged_never_raised(
     with caplog.at_level(logging.WARNING, logger="zhengji.parsers.warm"):
         warm.warm()
     assert "could not load the parsers ahead of the first mail" in caplog.text
+
+
+def parser_modules_loaded() -> list[str]:
+    import sys
+
+    wanted = ("zhengji.parsers.readers.pdf", "zhengji.parsers.readers.xlsx", "zhengji.parsers.forms", "pdfplumber")
+    return [name for name in wanted if name in sys.modules]
+
+
+def test_the_service_workers_are_forked_warm_from_the_forkserver() -> None:
+    """What ``zhengji serve`` does: its workers come from the forkserver that loaded and warmed the parsers, so
+    that a worker's first document costs what its hundredth does."""
+    from pathlib import Path
+
+    from zhengji.parsers.isolation import WorkerPool, start_forkserver
+
+    start_forkserver()
+    with WorkerPool(method="forkserver", size=1) as pool:
+        assert len(pool.call(parser_modules_loaded)) == 4, "the worker had to load the parsers itself"
+        [worker] = pool.pids()
+        parent = int(Path(f"/proc/{worker}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        assert parent != os.getpid(), "forked from the forkserver, not from this threaded process"
+        options = ParseOptions(at=datetime(2025, 6, 21, tzinfo=UTC), pool=pool)
+        [document] = parse_attachment("建议书.docx", warm._sample_docx(), options)
+        assert (document.format, document.form) == ("docx", "new_occupation_proposal")
+        assert pool.pids() == [worker]

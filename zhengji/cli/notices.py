@@ -12,7 +12,7 @@ from rich.table import Table
 from zhengji.cli.context import app, console, context, fail
 from zhengji.clock import shanghai_date
 from zhengji.notices.calendar import Position, position, upcoming
-from zhengji.notices.registry import Track, load_registry
+from zhengji.notices.registry import Notice, Registry, Track, TrackRule, load_registry
 
 TrackChoice = StrEnum("TrackChoice", {track.value: track.value for track in Track})  # type: ignore[misc]
 
@@ -55,26 +55,45 @@ def notices_command(
             }
             console.print_json(json.dumps(record, ensure_ascii=False))
         return
-    table = Table(title=f"征集事项与受理窗口（{shanghai_date(moment).isoformat()}，北京时间）")
-    for header in (
-        "事项 Track",
-        "依据通知 Notices",
-        "受理邮箱 Mailbox",
-        "当前窗口 Open",
-        "下一窗口 Next",
-        "剩余 Days",
-    ):
-        table.add_column(header)
-    for track, rules, pos in rows:
-        table.add_row(
-            f"{rules[-1][1].name}\n[dim]{track.value}[/dim]",
-            "\n".join(notice.number for notice, _ in rules),
+    headers = ("事项 Track", "依据通知 Notices", "受理邮箱 Mailbox", "当前窗口 Open", "下一窗口 Next", "剩余 Days")
+    today = shanghai_date(moment)
+    lines = [
+        (
+            rules[-1][1].name,
+            track.value,
+            [_notice_state(registry, notice, rule, today) for notice, rule in rules],
             rules[-1][1].mailbox,
             str(pos.window) if pos.window else "未开放",
             str(pos.next_window) if pos.next_window else "无",
             _days(pos),
         )
+        for track, rules, pos in rows
+    ]
+    if not console.is_terminal:
+        # Piped to another program: whole values, one line a track, tab-separated (Rich would cut them to fit
+        # 80 columns, "沪人社职 …").
+        print("\t".join(headers))
+        for name, key, notices, *rest in lines:
+            print("\t".join([f"{name} ({key})", "；".join(notices), *rest]))
+        return
+    table = Table(title=f"征集事项与受理窗口（{today.isoformat()}，北京时间）")
+    for header in headers:
+        table.add_column(header)
+    for name, key, notices, *rest in lines:
+        table.add_row(f"{name}\n[dim]{key}[/dim]", "\n".join(notices), *rest)
     console.print(table)
+
+
+def _notice_state(registry: Registry, notice: Notice, rule: TrackRule, today: date) -> str:
+    """The notice's number, marked when its own period is over and another notice replaced it."""
+    from zhengji.web.overview import ended_on, successor
+
+    last = ended_on(rule)
+    if last is None or last >= today:
+        return notice.number
+    replaced_by = successor(registry, notice, rule)
+    tail = f"，由{replaced_by.number}接替" if replaced_by else ""
+    return f"{notice.number}（已于{last.isoformat()}结束{tail}）"
 
 
 @app.command("windows")

@@ -29,7 +29,7 @@ def parse_command(
     from zhengji.parsers.document import ParseOptions, parse_attachment
 
     shared = context(ctx)
-    options = ParseOptions(at=shared.now())
+    options = ParseOptions.from_settings(shared.settings, shared.now())
     for path in files:
         for document in parse_attachment(path.name, _read(path), options):
             if as_json:
@@ -88,7 +88,7 @@ def check_command(
             received=moment or shared.now(),
             to=[to] if to else [],
         )
-    options = ParseOptions(at=mail.received)
+    options = ParseOptions.from_settings(shared.settings, mail.received)
     checked = judge(mail, parse_attachments(mail.attachments, options))
     reply = compose_reply(checked, reference=None, today=shanghai_date(shared.now()))
     if as_json:

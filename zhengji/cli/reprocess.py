@@ -21,6 +21,11 @@ def reprocess_command(
     ctx: typer.Context,
     references: list[str] = typer.Argument(None, help="受理编号，如 ZJ-2025Q2-7K3M9P。 References."),
     all_cases: bool = typer.Option(False, "--all", help="重新解析全部申报。 Every submission."),
+    outdated: bool = typer.Option(
+        False,
+        "--outdated",
+        help="只重新解析由旧版本解析器读取的申报。 Only the cases an older parser version read.",
+    ),
     failed: bool = typer.Option(
         False,
         "--failed",
@@ -39,28 +44,37 @@ def reprocess_command(
 
     from zhengji.mailbox.pipeline import Pipeline
     from zhengji.mailbox.reprocess import OUTCOME_LABELS, reprocess
+    from zhengji.parsers.document import PARSER_VERSION
     from zhengji.storage.migrate import upgrade
-    from zhengji.storage.models import Submission
+    from zhengji.storage.models import Document, Submission
 
-    if not references and not all_cases and not failed:
-        raise fail("请给出受理编号，或使用 --all、--failed。", code=2)
+    if not references and not all_cases and not failed and not outdated:
+        raise fail("请给出受理编号，或使用 --all、--outdated、--failed。", code=2)
     shared = context(ctx)
     engine = shared.engine()
     upgrade(engine)
     if failed:
         _retry_failed(engine, shared.settings)
-        if not references and not all_cases:
+        if not references and not all_cases and not outdated:
             return
     with Session(engine) as session:
         query = select(Submission.id, Submission.reference).order_by(col(Submission.id))
-        if not all_cases:
+        if references and not all_cases:
             wanted = [reference.strip().upper() for reference in references]
             query = query.where(col(Submission.reference).in_(wanted))
+        if outdated:
+            older = select(Document.submission_id).where(
+                col(Document.superseded).is_(False), col(Document.parser_version) != PARSER_VERSION
+            )
+            query = query.where(col(Submission.id).in_(older))
         found = list(session.exec(query).all())
-    if not all_cases and len(found) < len(references):
+    if references and not all_cases and not outdated and len(found) < len(references):
         known = {reference for _, reference in found}
         missing = "、".join(r for r in references if r.strip().upper() not in known)
         raise fail(f"找不到受理编号：{missing}")
+    if not found:
+        console.print("没有需要重新解析的申报。")
+        return
     pipeline = Pipeline(engine, shared.settings)
     table = Table(title="重新解析结果")
     for header in ("受理编号 Reference", "原状态 Before", "现状态 After", "结果有变化 Changed", "回复 Reply"):

@@ -19,6 +19,7 @@ import email
 import email.errors
 import email.policy
 import email.utils
+import logging
 import mimetypes
 import re
 import unicodedata
@@ -66,6 +67,8 @@ _MAGIC = [
     (b"\x89PNG", ".png"),
     (b"\xff\xd8\xff", ".jpg"),
 ]
+
+log = logging.getLogger("zhengji.mime")
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,7 @@ def parse_mail(raw: bytes) -> IncomingMail:
         mail.text = bodies.text()
         _note_defects(message, mail)
     except Exception as error:  # A last guard: the mail is stored either way and a clerk reads the problem.
+        log.warning("a %d-byte mail could not be fully decoded", len(raw), exc_info=True)
         mail.note(f"邮件结构无法完整解析（{type(error).__name__}），请人工查看原始邮件。")
     return mail
 
@@ -152,6 +156,7 @@ def decode_text(data: bytes, label: str | None, where: str, mail: IncomingMail) 
             return data.decode(name)
         except UnicodeDecodeError:
             continue
+    log.info("%s: %d bytes not valid in %s, UTF-8 or GB18030; decoded with replacements", where, len(data), label)
     mail.note(f"{where}无法按字符集“{label or 'UTF-8'}”完整解码，个别文字可能显示为“\ufffd”。")
     return data.decode(codec or "gb18030", errors="replace")
 
@@ -209,7 +214,8 @@ def _word_bytes(encoding: str, payload: str, mail: IncomingMail | None) -> bytes
     if encoding in "bB":
         try:
             return base64.b64decode(payload + "=" * (-len(payload) % 4))
-        except (binascii.Error, ValueError):
+        except (binascii.Error, ValueError) as error:
+            log.info("skipped an encoded-word of bad base64 in a header: %s", error)
             if mail is not None:
                 mail.note("邮件头中有一段 base64 编码有误，已跳过无法解码的部分。")
             return b""
@@ -474,7 +480,8 @@ def _lenient_b64(text: object) -> bytes:
     clean = clean[: len(clean) - 1] if len(clean) % 4 == 1 else clean
     try:
         return base64.b64decode(clean + "=" * (-len(clean) % 4))
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError) as error:  # the caller noted the damaged part for the sender
+        log.info("a damaged base64 part gave nothing to decode: %s", error)
         return b""
 
 
@@ -494,6 +501,7 @@ def _read_tnef(data: bytes, mail: IncomingMail, bodies: _Bodies) -> None:
     try:
         tnef = tnefparse.TNEF(data, do_checksum=False)
     except Exception:
+        log.warning("could not unpack a %d-byte winmail.dat; kept as it is", len(data), exc_info=True)
         mail.note("无法解开 Outlook 附件包 winmail.dat，已原样保留。")
         mail.attachments.append(Attachment("winmail.dat", data, "application/ms-tnef"))
         return
@@ -601,6 +609,7 @@ def html_to_text(html: str) -> str:
         parser.feed(html)
         parser.close()
     except Exception:
+        log.warning("an HTML body defeated the parser; its tags are stripped instead", exc_info=True)
         return re.sub(r"<[^>]+>", " ", html).strip()
     text = "".join(parser.parts).replace("\xa0", " ")
     lines = [line.strip() for line in text.split("\n")]

@@ -21,7 +21,7 @@ from zhengji.mailbox.pipeline import Pipeline
 from zhengji.parsers.document import PARSER_VERSION
 from zhengji.parsers.submission import judge
 from zhengji.storage.models import AuditEvent, Message, MessageState, ReplyState, Submission
-from zhengji.storage.status import CHECK_RESULTS, SubmissionStatus, transition
+from zhengji.storage.status import CHECK_RESULTS, SubmissionStatus, move_mail, transition
 
 ACTOR = "reprocess"
 
@@ -77,7 +77,7 @@ def reprocess(pipeline: Pipeline, submission_id: int, *, reply: bool = False) ->
         assert submission is not None and message.id is not None
         before = submission.status
         if message.state not in {MessageState.replied, MessageState.failed} or (
-            message.claimed_until is not None and message.claimed_until > moment
+            message.claimed_until is not None and message.claimed_until > pipeline.machine_now()
         ):
             return Reprocessed(before, before, False, ReplyOutcome.busy)
         old_rows = current_documents(session, message.id)
@@ -121,10 +121,13 @@ def reprocess(pipeline: Pipeline, submission_id: int, *, reply: bool = False) ->
                 )
                 outcome = ReplyOutcome.queued if queued.state is ReplyState.pending else ReplyOutcome.suppressed
                 if queued.state is ReplyState.pending:
-                    message.state = MessageState.checked  # the pipeline's reply step sends it
-                    message.next_attempt_at = None
-                    message.attempts = 0  # a mail that had failed gets its full retries for the new reply
-                    session.add(message)
+                    moved = move_mail(  # the pipeline's reply step sends it
+                        session, message.id, message.state, MessageState.checked, actor=ACTOR, at=moment,
+                        submission_id=submission_id, detail={"step": "reprocess"},
+                        next_attempt_at=None, attempts=0,  # a failed mail gets its full retries for the new reply
+                    )  # fmt: skip
+                    if not moved:  # cannot happen while the row is locked; never queue a reply nobody sends
+                        raise RuntimeError(f"message {message.id} changed while it was reprocessed")
         session.add(
             AuditEvent(
                 at=moment,

@@ -21,11 +21,12 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from sqlalchemy.engine import Engine
 
 from zhengji import clock
-from zhengji.mailbox.intake import Receipt, keep
+from zhengji.mailbox.intake import GroupCommit, Receipt, stage
+from zhengji.mailbox.smtp_data import Refusal, read_data
 from zhengji.settings import Settings
 from zhengji.storage.blobs import BlobStore
 from zhengji.storage.db import make_engine
-from zhengji.storage.models import MessageSource
+from zhengji.storage.models import Message, MessageSource
 
 log = logging.getLogger("zhengji.smtp")
 
@@ -33,12 +34,20 @@ DEFAULT_MAX_SIZE = 50 * 1024 * 1024
 """50 MB: a submission is a few Word/PDF forms and scans; base64 adds a third, and NetEase sends up to 50 MB."""
 
 DEFAULT_WORKERS = 8
-"""Threads that store mail: fsync waits on the disk, not the CPU, so several overlap even on two cores."""
+"""Threads that write blobs: fsync waits on the disk, not the CPU, so several overlap even on two cores."""
+
+DEFAULT_MAX_RECIPIENTS = 100
+"""RCPT commands a transaction may give (Postfix's ``smtpd_recipient_limit`` is 1,000 for a relay): zhengji
+receives for a handful of addresses, so a hundred is far beyond any applicant and still bounds the work."""
+
+STREAM_LIMIT = 64 * 1024
+"""How much of a mail the stream reader hands over at a time (aiosmtpd's line limit, 1,001, made it 1 KB)."""
 
 MAX_ADDRESS = 320
 STORE_FAILED = "451 4.3.0 Temporary storage failure, please retry later; 暂时无法保存邮件，请稍后重新发送"
 SHUTTING_DOWN = "421 4.3.2 Service shutting down, please retry later; 服务正在停止，请稍后重新发送"
 LINE_TOO_LONG = "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6); 邮件中有过长的行，请将内容作为附件发送"
+TOO_MANY_RECIPIENTS = "452 4.5.3 Too many recipients; 收件人过多，请分批发送"
 _ACCEPTED = "250 2.0.0 OK: message stored; 邮件已收到"
 
 
@@ -60,8 +69,9 @@ def no_such_mailbox_reply(address: str) -> str:
 class IntakeHandler:
     """aiosmtpd hooks: refuse strangers at ``RCPT``, keep the mail at ``DATA``, answer ``250`` only once it is kept.
 
-    ``keep`` fsyncs a file and commits a row, which blocks; it runs on ``executor`` (the loop's default one when
-    None) so that the event loop goes on talking to every other sender meanwhile.
+    Keeping a mail has two halves that block: its blob is written and fsynced on ``executor`` (the loop's default
+    one when None), several at once, and its row is committed by :class:`GroupCommit` together with the rows of
+    the mails that arrive meanwhile. The event loop goes on talking to every other sender in between.
     """
 
     def __init__(
@@ -71,6 +81,7 @@ class IntakeHandler:
         mailboxes: Iterable[str],
         *,
         max_size: int = DEFAULT_MAX_SIZE,
+        max_recipients: int = DEFAULT_MAX_RECIPIENTS,
         fixed_now: datetime | None = None,
         executor: Executor | None = None,
         on_stored: Callable[[], None] | None = None,
@@ -83,8 +94,12 @@ class IntakeHandler:
         if max_size <= 0:
             raise ValueError(f"max_size must be positive, not {max_size}")
         self.max_size = max_size
+        if max_recipients < 1:
+            raise ValueError(f"max_recipients must be at least 1, not {max_recipients}")
+        self.max_recipients = max_recipients
         self.fixed_now = fixed_now
         self.executor = executor
+        self.committer = GroupCommit(engine)
         self.on_stored = on_stored  # the workers' doorbell, so that they take the mail up at once
         self._storing: set[asyncio.Future[Any]] = set()
 
@@ -101,6 +116,13 @@ class IntakeHandler:
     async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
+        # Counted before anything else, as Postfix does: a 4xx asks the client to send the rest in a new transaction.
+        if isinstance(envelope, IntakeEnvelope):
+            envelope.rcpt_commands += 1
+            if envelope.rcpt_commands > self.max_recipients:
+                if envelope.rcpt_commands == self.max_recipients + 1:
+                    log.info("too many recipients from %s: more than %d", session.peer, self.max_recipients)
+                return TOO_MANY_RECIPIENTS
         # No relay: only our own addresses, compared without case as every mail provider does.
         if address.lower() not in self.mailboxes:
             log.info("refused recipient %s from %s", address, session.peer)
@@ -112,9 +134,9 @@ class IntakeHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content
-        if raw is None:  # aiosmtpd always sets it before this hook; a guard, not a path
+        if raw is None:  # always set before this hook; a guard, not a path
             return STORE_FAILED
-        if len(raw) > self.max_size:  # aiosmtpd counts the wire bytes; a last word on the stored ones
+        if len(raw) > self.max_size:  # the reader counts the wire bytes; a last word on the stored ones
             return too_large_reply(self.max_size)
         mail_from = envelope.mail_from or ""
         receipt = Receipt(
@@ -124,12 +146,11 @@ class IntakeHandler:
             envelope_from="" if mail_from == "<>" else mail_from,  # "" is the null sender of a bounce
             envelope_to=list(envelope.rcpt_tos),
         )
-        loop = asyncio.get_running_loop()
-        storing = loop.run_in_executor(self.executor, keep, self.engine, self.blobs, bytes(raw), receipt)
+        storing = asyncio.ensure_future(self._keep(bytes(raw), receipt))
         self._storing.add(storing)
         storing.add_done_callback(self._stored)
         try:
-            row = await asyncio.shield(storing)
+            row = await asyncio.shield(storing)  # a sender who hangs up does not stop the mail being kept
         except Exception:
             log.exception("could not store a mail from %s for %s", mail_from, ", ".join(envelope.rcpt_tos))
             return STORE_FAILED
@@ -137,6 +158,11 @@ class IntakeHandler:
         if self.on_stored is not None:
             self.on_stored()
         return _ACCEPTED
+
+    async def _keep(self, raw: bytes, receipt: Receipt) -> Message:
+        loop = asyncio.get_running_loop()
+        row = await loop.run_in_executor(self.executor, stage, self.blobs, raw, receipt)
+        return await asyncio.wrap_future(self.committer.submit(row))
 
     def _stored(self, storing: asyncio.Future[Any]) -> None:
         self._storing.discard(storing)
@@ -150,20 +176,72 @@ class IntakeHandler:
             await asyncio.wait(pending, timeout=timeout)
         return not self._storing
 
+    def close(self, timeout: float) -> None:
+        """Commit the rows already handed over, then stop the committing thread."""
+        if not self.committer.close(timeout):
+            log.warning("the database did not take the last mails' rows within %g s", timeout)
+
+
+class IntakeEnvelope(Envelope):
+    """aiosmtpd's envelope, with the RCPT commands of this transaction counted (accepted or not)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rcpt_commands = 0
+
 
 class IntakeSMTP(SMTP):
-    """aiosmtpd's server, with its size refusals worded for people and live sessions tracked for shutdown.
+    """aiosmtpd's server, with its own reading of ``DATA``, refusals worded for people, and live sessions tracked.
 
-    aiosmtpd writes the size refusals itself (at ``MAIL FROM … SIZE=``, at the end of an oversize ``DATA``, and
-    for a line over 1,000 bytes) in words no applicant understands; rewriting them on their way out keeps
-    aiosmtpd's own bounded reading of the data, which discards an oversize message as it arrives instead of
-    holding it in memory.
+    ``DATA`` is read by :mod:`zhengji.mailbox.smtp_data` (bare LF accepted as Postfix does, the mail read in
+    pieces, an oversize one discarded as it arrives). aiosmtpd still writes the size refusal at ``MAIL FROM …
+    SIZE=`` itself, in words no applicant understands; it is rewritten on its way out.
     """
+
+    # aiosmtpd gives this to the stream reader as its limit, and checks DATA lines against it in its own DATA
+    # reader, which is not used here: lines are checked (at 1,001 octets) by smtp_data, and the stream may hand
+    # over 64 KB at a time. A command line is still held to its 512 octets after it is read.
+    line_length_limit = STREAM_LIMIT
 
     def __init__(self, handler: IntakeHandler, sessions: weakref.WeakSet[IntakeSMTP], **options: Any) -> None:
         super().__init__(handler, data_size_limit=handler.max_size, enable_SMTPUTF8=True, **options)
         self._too_large = too_large_reply(handler.max_size)
         self._sessions = sessions
+
+    def _create_envelope(self) -> IntakeEnvelope:
+        return IntakeEnvelope()
+
+    async def smtp_DATA(self, arg: str) -> None:
+        """RFC 5321 4.1.1.4, as aiosmtpd answers it, with the data read by :func:`read_data`."""
+        if await self.check_helo_needed():
+            return
+        if await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            data = await read_data(self._reader, max_size=self.data_size_limit, on_progress=self._reset_timeout)
+        except asyncio.IncompleteReadError:  # the client closed mid-mail: nothing to answer, nothing kept
+            log.info("%r connection closed during DATA", self.session.peer if self.session else None)
+            self._writer.close()
+            return
+        if data.refusal is not None:
+            self._set_post_data_state()
+            await self.push(self._too_large if data.refusal is Refusal.too_large else LINE_TOO_LONG)
+            return
+        if data.bare_lf:
+            log.info("%r sent a mail with bare LF line ends; stored with CRLF", self.session and self.session.peer)
+        self.envelope.content = data.content
+        self.envelope.original_content = data.content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push(status)
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
@@ -176,8 +254,6 @@ class IntakeSMTP(SMTP):
     async def push(self, status: Any) -> None:
         if isinstance(status, str) and status.startswith("552 Error:"):
             status = self._too_large
-        elif isinstance(status, str) and status.startswith("500 Line too long"):
-            status = LINE_TOO_LONG
         await super().push(status)
 
     def say_goodbye(self) -> None:
@@ -220,6 +296,7 @@ class SMTPComponent:
             blobs if blobs is not None else BlobStore(settings.blob_dir),
             settings.mailboxes,
             max_size=max_size,
+            max_recipients=settings.smtp_max_recipients,
             fixed_now=settings.now,
             executor=self.executor,
             on_stored=on_stored,
@@ -268,5 +345,6 @@ class SMTPComponent:
 
     def _close(self) -> None:
         self.executor.shutdown(wait=False)
+        self.handler.close(timeout=max(self.grace, 5.0))
         if self._own_engine:
             self.engine.dispose()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
@@ -39,6 +39,15 @@ _SUBJECT_HINTS: list[tuple[str, Track]] = [
 ]
 
 
+@dataclass(frozen=True)
+class LateAllowance:
+    """A reviewer let this mail's sender submit to ``track`` after its window, until ``until`` (Shanghai date)."""
+
+    track: str
+    until: date
+    reason: str
+
+
 @dataclass
 class Mail:
     """What the checker needs of one received mail."""
@@ -50,6 +59,8 @@ class Mail:
     sender_name: str | None = None
     subject: str | None = None
     message_id: str | None = None
+    # Late exceptions granted to the sender by a reviewer (zhengji.review.late): honoured by the window check.
+    late_allowances: list[LateAllowance] = field(default_factory=list)
 
 
 @dataclass
@@ -99,7 +110,7 @@ def judge(mail: Mail, documents: list[ParsedDocument], registry: Registry | None
     pos = position(track, mail.received, registry)
     findings: list[Finding] = []
     findings += _other_track_documents(documents, track)
-    findings += _window(pos, rule)
+    findings += [] if _allowed_late(mail, track, pos) else _window(pos, rule)
     findings += _mailbox(mail, rule)
     _apply_seals(documents)
     findings += _required_documents(documents, rule)
@@ -192,6 +203,13 @@ def _window(pos: Position, rule: TrackRule) -> list[Finding]:
     else:
         message = f"{received}该事项暂无后续受理安排，请关注后续通知。"
     return [Finding(code="outside_window", severity="error", message=message)]
+
+
+def _allowed_late(mail: Mail, track: Track, pos: Position) -> bool:
+    """A mail outside the window that a reviewer's late exception for its sender and track still covers."""
+    return not pos.in_window and any(
+        allowance.track == track.value and pos.day <= allowance.until for allowance in mail.late_allowances
+    )
 
 
 def _cn_date(day: Any) -> str:

@@ -22,6 +22,9 @@ class BlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        # Fan-out directories (``abcd`` for ``ab/cd``) whose own entries are known to be on disk: they are fsynced
+        # into their parents once per store, not once per blob, which saves the SMTP server a sync a mail.
+        self._durable_dirs: set[str] = set()
 
     def path(self, digest: str) -> Path:
         if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
@@ -34,7 +37,7 @@ class BlobStore:
         target = self.path(digest)
         if target.exists():
             return digest
-        target.parent.mkdir(parents=True, exist_ok=True)
+        self._make_directory(digest[:4], target.parent)
         handle, temporary = tempfile.mkstemp(prefix=".incoming-", dir=target.parent)
         try:
             with os.fdopen(handle, "wb") as stream:
@@ -46,8 +49,16 @@ class BlobStore:
             Path(temporary).unlink(missing_ok=True)
             raise
         _fsync_directory(target.parent)
-        _fsync_directory(target.parent.parent)
         return digest
+
+    def _make_directory(self, key: str, directory: Path) -> None:
+        """Create ``ab/cd`` and make its entry and its parent's durable, before a blob in it is relied on."""
+        if key in self._durable_dirs:
+            return
+        directory.mkdir(parents=True, exist_ok=True)
+        _fsync_directory(directory.parent)
+        _fsync_directory(directory.parent.parent)
+        self._durable_dirs.add(key)
 
     def get(self, digest: str) -> bytes:
         """The stored bytes, checked against their name so that a damaged disk is noticed, not served."""

@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from zhengji.storage.status import SubmissionStatus
-from zhengji.storage.types import JSONType, UTCDateTime, enum_column
+from zhengji.storage.status import MessageState, SubmissionStatus
+from zhengji.storage.types import BoundedString, CleanText, JSONType, UTCDateTime, enum_column
+
+__all__ = [
+    "Assignment",
+    "AuditEvent",
+    "ChatLink",
+    "Correction",
+    "DecisionTemplate",
+    "Document",
+    "LateException",
+    "LoginAttempt",
+    "Message",
+    "MessageSource",
+    "MessageState",
+    "QueueEntry",
+    "QueueEntryCode",
+    "Reply",
+    "ReplyState",
+    "ReviewMark",
+    "SavedFilter",
+    "StaffSession",
+    "StaffUser",
+    "Submission",
+]
 
 
 class MessageSource(StrEnum):
@@ -19,25 +42,21 @@ class MessageSource(StrEnum):
     file = "file"  # back-filled from an .eml with `zhengji ingest`
 
 
-class MessageState(StrEnum):
-    """How far a mail has come on its path: received → parsed → checked → replied."""
-
-    received = "received"
-    parsed = "parsed"
-    checked = "checked"
-    replied = "replied"
-    # Parsing or checking gave up after retries; the sender is being told that staff took the mail over.
-    escalated = "escalated"
-    failed = "failed"  # gave up after retries; staff see it in the queue (`zhengji reprocess --failed` retries)
-    ignored = "ignored"  # automatic mail (bounces, auto-replies): kept, never answered
-
-
 class ReplyState(StrEnum):
     pending = "pending"
     sent = "sent"
     failed = "failed"  # the outgoing server could not be reached for about a day; retried with its mail
     refused = "refused"  # the outgoing server refused it for good (5xx: no such recipient, content refused)
     suppressed = "suppressed"  # not sent on purpose (automatic sender, rate cap); the reason is kept
+
+
+def string(length: int | None, **kwargs: Any) -> Any:
+    """A string column: ``VARCHAR(length)`` (``TEXT`` for None) that takes any value and stores what fits.
+
+    Every string column is declared through here, so that no header, name or parsed field an applicant sent can
+    stop a step with a value the database refuses (see :mod:`zhengji.storage.types`).
+    """
+    return Field(sa_type=BoundedString(length) if length is not None else CleanText, **kwargs)
 
 
 def _time(**kwargs: Any) -> Any:
@@ -51,17 +70,17 @@ class Message(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("mailbox", "imap_uidvalidity", "imap_uid", name="uq_messages_imap_uid"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    sha256: str = Field(max_length=64, index=True)
+    sha256: str = string(64, index=True)
     size: int
-    message_id: str | None = Field(default=None, max_length=998, index=True)
+    message_id: str | None = string(998, default=None, index=True)
     source: MessageSource = Field(sa_column=enum_column(MessageSource, nullable=False))
     # The address it was received for (SMTP), or the IMAP account and folder.
-    mailbox: str = Field(max_length=320)
+    mailbox: str = string(320)
     imap_uidvalidity: int | None = Field(default=None, sa_type=sa.BigInteger)
     imap_uid: int | None = Field(default=None, sa_type=sa.BigInteger)
     # Set once the mail was flagged in its IMAP folder after processing (the watcher does it, never before).
     imap_flagged: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
-    envelope_from: str | None = Field(default=None, max_length=320)
+    envelope_from: str | None = string(320, default=None)
     envelope_to: list[str] = Field(default_factory=list, sa_column=sa.Column(JSONType, nullable=False))
     # When the mailbox got it (SMTP receipt or IMAP INTERNALDATE), never the sender's Date: header.
     received_at: datetime = _time(nullable=False, index=True)
@@ -70,8 +89,8 @@ class Message(SQLModel, table=True):
     )
     attempts: int = 0
     next_attempt_at: datetime | None = _time(nullable=True)
-    last_error: str | None = Field(default=None, sa_type=sa.Text)
-    claimed_by: str | None = Field(default=None, max_length=120)
+    last_error: str | None = string(None, default=None)
+    claimed_by: str | None = string(120, default=None)
     claimed_until: datetime | None = _time(nullable=True)
     # False for old mail back-filled with `zhengji ingest` (without --reply): processed and filed, never answered.
     reply_wanted: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
@@ -86,15 +105,15 @@ class Submission(SQLModel, table=True):
     __tablename__ = "submissions"
 
     id: int | None = Field(default=None, primary_key=True)
-    reference: str = Field(max_length=32, unique=True)
-    track: str = Field(max_length=40, index=True)
-    notice: str | None = Field(default=None, max_length=80)
+    reference: str = string(32, unique=True)
+    track: str = string(40, index=True)
+    notice: str | None = string(80, default=None)
     status: SubmissionStatus = Field(
         default=SubmissionStatus.received, sa_column=enum_column(SubmissionStatus, nullable=False, index=True)
     )
-    sender: str = Field(max_length=320, index=True)
-    sender_name: str | None = Field(default=None, max_length=200)
-    subject: str | None = Field(default=None, max_length=998)
+    sender: str = string(320, index=True)
+    sender_name: str | None = string(200, default=None)
+    subject: str | None = string(998, default=None)
     version: int = 1
     created_at: datetime = _time(nullable=False)
     updated_at: datetime = _time(nullable=False)
@@ -113,17 +132,17 @@ class Document(SQLModel, table=True):
     message_id: int = Field(foreign_key="messages.id", index=True)
     submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
     version: int = 1
-    filename: str = Field(max_length=500)
-    sha256: str = Field(max_length=64, index=True)
+    filename: str = string(500)
+    sha256: str = string(64, index=True)
     size: int
-    format: str = Field(max_length=16)
-    form: str = Field(max_length=48)
+    format: str = string(16)
+    form: str = string(48)
     fields: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
     findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=sa.Column(JSONType, nullable=False))
     # Evidence the submission check reads besides fields and findings: red seals on a PDF, a text layer or a scan.
     red_seals: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     text_layer: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
-    parser_version: str = Field(max_length=32)
+    parser_version: str = string(32)
     superseded: bool = False
     created_at: datetime = _time(nullable=False)
 
@@ -139,16 +158,16 @@ class Reply(SQLModel, table=True):
     message_id: int = Field(foreign_key="messages.id", index=True)
     sequence: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
     submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
-    to_address: str = Field(max_length=320)
-    subject: str = Field(max_length=998)
-    body: str = Field(sa_type=sa.Text)
-    message_id_header: str = Field(max_length=998)
-    in_reply_to: str | None = Field(default=None, max_length=998)
+    to_address: str = string(320)
+    subject: str = string(998)
+    body: str = string(None)
+    message_id_header: str = string(998)
+    in_reply_to: str | None = string(998, default=None)
     # The thread this reply continues (RFC 5322 3.6.4): the answered mail's References, then its Message-ID.
-    references_header: str | None = Field(default=None, sa_type=sa.Text)
+    references_header: str | None = string(None, default=None)
     state: ReplyState = Field(default=ReplyState.pending, sa_column=enum_column(ReplyState, nullable=False, index=True))
     attempts: int = 0
-    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    last_error: str | None = string(None, default=None)
     next_attempt_at: datetime | None = _time(nullable=True)
     created_at: datetime = _time(nullable=False)
     sent_at: datetime | None = _time(nullable=True)
@@ -160,8 +179,8 @@ class StaffUser(SQLModel, table=True):
     __tablename__ = "staff_users"
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=80, unique=True)
-    password_hash: str = Field(max_length=255)
+    name: str = string(80, unique=True)
+    password_hash: str = string(255)
     is_admin: bool = False
     active: bool = True
     created_at: datetime = _time(nullable=False)
@@ -175,8 +194,8 @@ class ChatLink(SQLModel, table=True):
     __table_args__ = (sa.UniqueConstraint("channel", "chat_id", "submission_id", name="uq_chat_links"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    channel: str = Field(max_length=16)
-    chat_id: str = Field(max_length=64, index=True)
+    channel: str = string(16)
+    chat_id: str = string(64, index=True)
     submission_id: int | None = Field(default=None, foreign_key="submissions.id")
     created_at: datetime = _time(nullable=False)
 
@@ -188,8 +207,266 @@ class AuditEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     at: datetime = _time(nullable=False, index=True)
-    actor: str = Field(max_length=120)
-    action: str = Field(max_length=48)
+    actor: str = string(120)
+    action: str = string(48)
     submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
     message_id: int | None = Field(default=None, foreign_key="messages.id")
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
+
+
+# --- The staff review queue (issue 11) ----------------------------------------------------------------------------
+
+
+def _day(**kwargs: Any) -> Any:
+    return Field(sa_column=sa.Column(sa.Date(), **kwargs))
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in browser. Only a hash of the session id is kept, so that a copy of the database opens no session.
+
+    A session ends when it is idle too long, when it is older than its absolute limit, on logout, and when its
+    account's password changes (``revoked_at``).
+    """
+
+    __tablename__ = "staff_sessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = string(64, unique=True)
+    staff_id: int = Field(foreign_key="staff_users.id", index=True)
+    created_at: datetime = _time(nullable=False)
+    last_seen_at: datetime = _time(nullable=False)
+    expires_at: datetime = _time(nullable=False)
+    revoked_at: datetime | None = _time(nullable=True)
+    address: str | None = string(64, default=None)
+    user_agent: str | None = string(200, default=None)
+
+
+class LoginAttempt(SQLModel, table=True):
+    """One try to sign in, kept to lock an account or an address out after repeated failures."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (
+        sa.Index("ix_login_attempts_name_at", "name", "at"),
+        sa.Index("ix_login_attempts_address_at", "address", "at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _time(nullable=False)
+    name: str = string(80)
+    address: str = string(64)
+    success: bool = False
+
+
+class Correction(SQLModel, table=True):
+    """A field a reviewer corrected: the machine's reading stays beside the person's, with who and when.
+
+    ``path`` is the field's dotted key path (``contact.phone``), a table cell adds its 1-based row before the
+    column (``rows.2.code``). The latest correction of a path is the one in force.
+    """
+
+    __tablename__ = "corrections"
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submissions.id", index=True)
+    document_id: int = Field(foreign_key="documents.id", index=True)
+    path: str = string(200)
+    original: Any = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))
+    corrected: Any = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))
+    staff: str = string(80)
+    at: datetime = _time(nullable=False)
+
+
+class DecisionTemplate(SQLModel, table=True):
+    """A reason reviewers reuse when they return or reject a submission; any reviewer may edit it."""
+
+    __tablename__ = "decision_templates"
+
+    id: int | None = Field(default=None, primary_key=True)
+    action: str = string(16, index=True)
+    title: str = string(80)
+    body: str = string(None)
+    position: int = 0
+    updated_by: str = string(80)
+    updated_at: datetime = _time(nullable=False)
+
+
+class SavedFilter(SQLModel, table=True):
+    """A reviewer's named queue filter (the query string of the queue page)."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (sa.UniqueConstraint("staff_id", "name", name="uq_saved_filters_staff_name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    staff_id: int = Field(foreign_key="staff_users.id", index=True)
+    name: str = string(60)
+    query: str = string(1000)
+    created_at: datetime = _time(nullable=False)
+
+
+class LateException(SQLModel, table=True):
+    """A reviewer let one sender submit to one track after its window, until ``until`` (Shanghai date)."""
+
+    __tablename__ = "late_exceptions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    sender: str = string(320, index=True)
+    track: str = string(40)
+    until: date = _day(nullable=False)
+    reason: str = string(None)
+    granted_by: str = string(80)
+    granted_at: datetime = _time(nullable=False)
+    submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
+
+
+class Assignment(SQLModel, table=True):
+    """Who reviews a submission."""
+
+    __tablename__ = "assignments"
+
+    submission_id: int = Field(foreign_key="submissions.id", primary_key=True)
+    staff_id: int = Field(foreign_key="staff_users.id", index=True)
+    assigned_by: str = string(80)
+    at: datetime = _time(nullable=False)
+
+
+class QueueEntry(SQLModel, table=True):
+    """One submission as the queue lists it: derived from the case, its documents and its audit trail.
+
+    Kept so that a queue page of 20,000 submissions filters, counts and sorts on indexed columns instead of
+    reading every document's JSON; rebuilt from the audit trail (``synced_event``), never the source of truth.
+    """
+
+    __tablename__ = "queue_entries"
+    __table_args__ = (
+        sa.Index("ix_queue_entries_track_window", "track", "window_start"),
+        sa.Index("ix_queue_entries_status_received", "status", "received_at"),
+    )
+
+    submission_id: int = Field(foreign_key="submissions.id", primary_key=True)
+    reference: str = string(32, index=True)
+    track: str = string(40)
+    status: str = string(32)
+    sender: str = string(320)
+    sender_name: str | None = string(200, default=None)
+    unit: str | None = string(300, default=None)
+    occupations: str | None = string(None, default=None)
+    search: str = string(None, default="")
+    codes: str = string(None, default="")
+    errors: int = 0
+    warnings: int = 0
+    unlocated: int = 0
+    documents: int = 0
+    version: int = 1
+    received_at: datetime = _time(nullable=False, index=True)
+    updated_at: datetime = _time(nullable=False)
+    window_start: date | None = _day(nullable=True, index=True)
+    first_status: str | None = string(32, default=None)
+    assignee_id: int | None = Field(default=None, index=True)
+    synced_event: int = 0
+
+
+class QueueEntryCode(SQLModel, table=True):
+    """A finding code a submission has (once per code), for the queue's filter by code and the dashboard."""
+
+    __tablename__ = "queue_entry_codes"
+    __table_args__ = (sa.Index("ix_queue_entry_codes_code", "code", "submission_id"),)
+
+    submission_id: int = Field(foreign_key="submissions.id", primary_key=True)
+    code: str = string(48, primary_key=True)
+
+
+class ReviewMark(SQLModel, table=True):
+    """A named number the review queue keeps between requests: how far the audit trail was read."""
+
+    __tablename__ = "review_marks"
+
+    name: str = string(40, primary_key=True)
+    value: int = 0
+
+
+# --- the chat bot (issue 12): mailbox proof, its limits, status notices, conversations --------------------
+
+
+class ChatCode(SQLModel, table=True):
+    """A one-time code mailed to a submission's sender so that a chat can prove it reads that mailbox.
+
+    Only a salted hash of the code is kept; it expires (``expires_at``), allows a few attempts, and is used once.
+    ``submission_id`` is empty when the chat asked by address: the code then links every submission of it.
+    """
+
+    __tablename__ = "chat_codes"
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = string(16)
+    chat_id: str = string(64, index=True)
+    submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
+    address: str = string(320)
+    code_hash: str = string(64)
+    salt: str = string(32)
+    attempts: int = 0
+    created_at: datetime = _time(nullable=False)
+    expires_at: datetime = _time(nullable=False)
+    used_at: datetime | None = _time(nullable=True)
+
+
+class ChatRateCount(SQLModel, table=True):
+    """How often a key (a chat, a submission, an address) did something in one fixed window of time."""
+
+    __tablename__ = "chat_rate_counts"
+    __table_args__ = (sa.UniqueConstraint("key", "window_start", name="uq_chat_rate_counts"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = string(400)
+    window_start: datetime = _time(nullable=False, index=True)
+    count: int = 0
+
+
+class ChatCursor(SQLModel, table=True):
+    """How far a reader of the audit log has come (the status notifier's outbox cursor)."""
+
+    __tablename__ = "chat_cursors"
+
+    name: str = string(40, primary_key=True)
+    last_event_id: int = 0
+    updated_at: datetime = _time(nullable=False)
+
+
+class ChatPushState(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"  # the channel refused it for good, or it kept failing
+    expired = "expired"  # a chat that never came back for it
+
+
+class ChatPush(SQLModel, table=True):
+    """A status notice for one linked chat, made from one audit event: written once, delivered once."""
+
+    __tablename__ = "chat_pushes"
+    __table_args__ = (sa.UniqueConstraint("channel", "chat_id", "event_id", name="uq_chat_pushes"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = string(16)
+    chat_id: str = string(64, index=True)
+    submission_id: int | None = Field(default=None, foreign_key="submissions.id")
+    event_id: int = Field(foreign_key="audit_events.id")
+    text: str = string(None)
+    state: ChatPushState = Field(
+        default=ChatPushState.pending, sa_column=enum_column(ChatPushState, nullable=False, index=True)
+    )
+    attempts: int = 0
+    next_attempt_at: datetime | None = _time(nullable=True)
+    created_at: datetime = _time(nullable=False)
+    sent_at: datetime | None = _time(nullable=True)
+
+
+class ChatState(SQLModel, table=True):
+    """What a chat was talking about (``zhengji ask --chat``: every message is a new process)."""
+
+    __tablename__ = "chat_states"
+    __table_args__ = (sa.UniqueConstraint("channel", "chat_id", name="uq_chat_states"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = string(16)
+    chat_id: str = string(64)
+    context: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
+    updated_at: datetime = _time(nullable=False)

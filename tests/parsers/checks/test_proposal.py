@@ -180,6 +180,17 @@ def test_guangdong_adjustment_needs_no_sections(gd: CheckContext) -> None:
     assert check_document(FORM, fields, gd) == []
 
 
+def test_guangdong_adjustment_needs_no_analysis_either(gd: CheckContext) -> None:
+    """Footnote ② waives 三 to 八, and 五、职业（工种）分析 is among them."""
+    fields = samples.proposal_guangdong()
+    fields["category"] = "adjustment"
+    _blank_sections(fields)
+    fields["analysis"] = {"background": None, "role": None, "tech_change": None, "prospects": None}
+    assert check_document(FORM, fields, gd) == []
+    fields["category"] = "new_occupation"
+    assert {f.field for f in check_document(FORM, fields, gd)} >= {"analysis.background", "analysis.prospects"}
+
+
 def test_half_filled_employer_row(sh: CheckContext) -> None:
     fields = samples.proposal_shanghai()
     fields["employers"].append({"name": "上海某某无人机公司", "address": None, "phone": None})

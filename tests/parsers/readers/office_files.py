@@ -176,6 +176,42 @@ def narrow_cells_docx() -> bytes:
     return docx_bytes(document)
 
 
+# A retyped form's labels with superscript footnote marks: (label, mark, the value beside it).
+FOOTNOTED_ROWS = (
+    ("新职业名称", "1", "数据标注员"),
+    ("新职业定义", "2", "使用标注工具对数据进行标记"),
+    ("所属行业", "3", "C39 计算机制造业"),
+    ("备注", "12", "第2版"),
+)
+# A label whose limit is printed small but on the line, as the notices print it: not raised, so not a mark.
+SMALL_PRINT = ("新职业概述", "（300字以内）", "无")
+AREA = ("建筑面积：120 m", "2")
+PLAIN_NOTE = "注1：本表一式2份。"
+
+
+def footnoted_docx() -> bytes:
+    """A retyped form whose labels carry superscript footnote marks, and a paragraph with the unit "m²"."""
+    document = Document()
+    _cjk_style(document)
+    document.add_paragraph("新职业信息建议书")
+    table = document.add_table(rows=len(FOOTNOTED_ROWS) + 1, cols=2)
+    table.style = "Table Grid"
+    for row, (label, mark, value) in enumerate(FOOTNOTED_ROWS):
+        paragraph = table.cell(row, 0).paragraphs[0]
+        paragraph.add_run(label)
+        paragraph.add_run(mark).font.superscript = True
+        table.cell(row, 1).text = value
+    label, limit, value = SMALL_PRINT
+    paragraph = table.cell(len(FOOTNOTED_ROWS), 0).paragraphs[0]
+    paragraph.add_run(label)
+    paragraph.add_run(limit).font.size = Pt(8)
+    table.cell(len(FOOTNOTED_ROWS), 1).text = value
+    paragraph = document.add_paragraph(AREA[0])
+    paragraph.add_run(AREA[1]).font.superscript = True
+    document.add_paragraph(PLAIN_NOTE)
+    return docx_bytes(document)
+
+
 def _cjk_style(document: DocumentObject) -> None:
     style = document.styles["Normal"]
     style.font.name = "Noto Serif CJK SC"
@@ -250,6 +286,7 @@ def pdfs() -> dict[str, bytes]:
         "black_circle.docx": picture_docx(seal_png(color=(0, 0, 0))),
         "red_rectangle.docx": picture_docx(_shape_png("red_rectangle")),
         "red_underline.docx": picture_docx(None, underline_red=True),
+        "footnoted.docx": footnoted_docx(),
     }
     converted = soffice_convert(sources, "pdf")
     return {name.removesuffix(".pdf"): data for name, data in converted.items()}
@@ -268,6 +305,12 @@ def encrypted_pdf() -> bytes:
 def form_doc() -> bytes:
     """The form as a Word 97 .doc, saved by LibreOffice."""
     return soffice_convert({"form.docx": form_docx()}, "doc:MS Word 97")["form.doc"]
+
+
+@functools.cache
+def footnoted_doc() -> bytes:
+    """The form with superscript footnote marks as a Word 97 .doc, saved by LibreOffice."""
+    return soffice_convert({"footnoted.docx": footnoted_docx()}, "doc:MS Word 97")["footnoted.doc"]
 
 
 @functools.cache

@@ -2,10 +2,12 @@
 
 Applicants retype the forms: rows move, columns go, labels gain spaces and full-width punctuation, the title
 moves into the page header or the first table row, "附件1" and "（参考）" come and go. So a form is recognised
-the way a clerk recognises it: by its title when one line is exactly that title, and by the labels only that
-form has. A cover letter that merely names a form ("现报送新职业信息建议书") has neither and stays ``unknown``.
+the way a clerk recognises it: by its title when one line is that title (after a place, a year, a unit's name
+or "关于…的", before a bracketed tail, or spelled nearly so), and by the labels only that form has, as printed
+or reworded (:mod:`lexicon`). A cover letter that merely names a form ("现报送新职业信息建议书") has neither and
+stays ``unknown``.
 
-The shared reading helpers live here too (``units``, ``label_value``, ``read_rows``, ``find_date`` …): the
+The shared reading helpers live here too (``units``, :class:`LineLabels`, ``read_rows``, ``find_date`` …): the
 extractors and the classifier look at a layout the same way, as a sequence of text units — paragraphs and
 table cells in reading order — and as table rows under a recognised header.
 """
@@ -16,19 +18,29 @@ import re
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
 
+from rapidfuzz import fuzz
+
+from zhengji.notices.forms import form_specs
 from zhengji.notices.registry import FormId
 from zhengji.parsers.checks.dates import parse_date
+from zhengji.parsers.forms.lexicon import Lexicon, is_stamp_label, match_header
 from zhengji.parsers.forms.text import clean_value, label_key
+from zhengji.parsers.forms.wording import MARKS_BETWEEN
 from zhengji.parsers.model import PICTURE, Cell, Layout, Table
 
 __all__ = [
     "DATE",
     "LIST_SEPARATORS",
+    "SAMPLE_MARKS",
+    "LineLabels",
     "Rows",
     "Unit",
     "classify",
     "find_date",
+    "first_date",
+    "form_lines",
     "form_scores",
     "header_columns",
     "is_label",
@@ -117,21 +129,63 @@ def units(layout: Layout) -> list[Unit]:
 
 _NOT_LABEL_START = r"(?<![\u4e00-\u9fffA-Za-z0-9])"
 _BLANKS = "_＿—-－ \t\u3000"
+# Marks typed before a label ("*联系人：", "※联系电话："): they belong to the label, not to the value before it.
+_LEADING_MARKS = "*＊※★☆▲△●◆■ \t\u3000"
+# What separates a label typed after a value on the same line from that value.
+_TOKEN_BREAKS = frozenset(" \t\u3000,，;；。")
+_MAX_TOKEN = 30
 
 
+@lru_cache(maxsize=1024)
 def _label_pattern(label: str, colon_required: bool) -> re.Pattern[str]:
+    """A label in a line: spaces between its characters, then any footnote marks or fill-in markers, then a
+    colon, a line break inside the cell ("能力名称⏎项目名"), or (unless ``colon_required``) the end."""
     chars = [re.escape(char) for char in norm(label) if not char.isspace()]
-    tail = r"[\s¹²³⁴⁵⁶⁷⁸⁹⁰①-⑳]*[:：]" if colon_required else r"[\s¹²³⁴⁵⁶⁷⁸⁹⁰①-⑳]*(?:[:：]|$)"
+    tail = MARKS_BETWEEN + (r"[:：]" if colon_required else r"(?:[:：]|(?=\n)|$)")
     return re.compile(_NOT_LABEL_START + r"\s*".join(chars) + tail)
 
 
+def _tokens(normed: str) -> list[tuple[int, int, int]]:
+    """(start, end, value start) of each "LABEL：" in a line, the label being the words before the colon."""
+    found: list[tuple[int, int, int]] = []
+    for colon in re.finditer(r"[:：]", normed):
+        end = colon.start()
+        while end > 0 and normed[end - 1] in " \t\u3000":
+            end -= 1
+        start = end
+        while start > 0 and normed[start - 1] not in _TOKEN_BREAKS and end - start < _MAX_TOKEN:
+            start -= 1
+        if end - start >= 2 and (start == 0 or normed[start - 1] in _TOKEN_BREAKS):
+            found.append((start, end, colon.end()))
+    return found
+
+
+def _back_over_marks(normed: str, position: int, start: int) -> int:
+    """Move the end of a value back over the marks that open the next label ("上海市民政局 *联系人：")."""
+    while position > start and normed[position - 1] in _LEADING_MARKS:
+        position -= 1
+    return position
+
+
+def _is_new_label(token: str) -> bool:
+    """A short word before a colon inside a value's line is the next label ("联系人姓名：", "地址：")."""
+    folded = label_key(token)
+    return 2 <= len(folded) <= 12 and not any(char.isdigit() for char in folded)
+
+
 def _value_end(normed: str, start: int, stops: Iterable[str], cut_date: bool) -> int:
-    """Where a value that starts at ``start`` ends: at the next label of ``stops``, or at a date."""
+    """Where a value that starts at ``start`` ends: at the next label (one of ``stops``, or any short word before
+    a colon after a space), with the marks that open that label; or at a date."""
     end = len(normed)
     for stop in stops:
         match = _label_pattern(stop, colon_required=True).search(normed, start)
         if match:
             end = min(end, match.start())
+    for token_start, token_end, _value in _tokens(normed):
+        if token_start > start and _is_new_label(normed[token_start:token_end]):
+            end = min(end, token_start)
+            break
+    end = _back_over_marks(normed, end, start) if end < len(normed) else end
     if cut_date:
         date_match = DATE.search(normed, start, end)
         if date_match:
@@ -150,32 +204,157 @@ def is_label(text: str, labels: Iterable[str]) -> bool:
     return any(_label_pattern(label, colon_required=False).match(stripped) for label in labels)
 
 
+class LineLabels:
+    """The labels of a form's lines and label cells ("推荐单位（加盖公章）：…", "联系人 | 张三"), by field.
+
+    A value is looked for first after one of its field's own wordings (exactly, spaces and marks allowed), then
+    after any label the applicant reworded, read through the :class:`Lexicon` of all the fields together so that
+    a label is given to the field it clearly reads as ("本单位联系人", "联系人（办公室）", "推荐部门（盖章）"). A
+    label asking for a stamp ("（盖章）") names one of the ``signature`` fields when one reads near enough. A
+    value ends where the next label begins, reworded or not.
+    """
+
+    def __init__(self, groups: Mapping[str, Sequence[str]], signature: Iterable[str] = ()) -> None:
+        self.groups = {name: tuple(texts) for name, texts in groups.items()}
+        self.lexicon = Lexicon(self.groups)
+        self.signature = frozenset(signature) & self.groups.keys()
+        self.wordings = tuple(dict.fromkeys(text for texts in self.groups.values() for text in texts))
+
+    def field_of(self, label: str) -> str | None:
+        """The field a label reads as, or None."""
+        if self.signature and is_stamp_label(label):
+            signed = self.lexicon.field_of(label, among=self.signature)
+            if signed is not None:
+                return signed
+        return self.lexicon.field_of(label)
+
+    def _is_label(self, text: str) -> bool:
+        return is_label(text, self.wordings) or self.field_of(text) is not None
+
+    def _others(self, name: str) -> list[str]:
+        own = set(self.groups[name])
+        return [text for text in self.wordings if text not in own]
+
+    def value(self, found: Sequence[Unit], name: str, cut_date: bool = True) -> str | None:
+        """The value of field ``name``: after its label in the same line or cell, else in the cell to its right."""
+        others = self._others(name)
+        for unit in found:
+            normed = norm(unit.text)
+            for label in self.groups[name]:
+                match = _label_pattern(label, colon_required=False).search(normed)
+                if match is not None:
+                    value = self._after(unit, normed, match.end(), others, cut_date)
+                    if value:
+                        return value
+        for unit in found:
+            normed = norm(unit.text)
+            for start, end, value_start in self._candidates(unit, normed):
+                if self.field_of(normed[start:end]) == name:
+                    value = self._after(unit, normed, value_start, others, cut_date) or self._glued(
+                        unit, normed, name, others, cut_date
+                    )
+                    if value:
+                        return value
+        return None
+
+    def _glued(self, unit: Unit, normed: str, name: str, others: Sequence[str], cut_date: bool) -> str | None:
+        """A cell holding a label and its value with nothing between them ("能力名称" and the name on two lines of
+        one cell, joined by a PDF's text layer): the value is what follows the printed label."""
+        if unit.cell is None:
+            return None
+        stripped = normed.lstrip()
+        offset = len(normed) - len(stripped)
+        for label in self.groups[name]:
+            chars = [re.escape(char) for char in norm(label) if not char.isspace()]
+            match = re.compile(r"\s*".join(chars) + MARKS_BETWEEN).match(stripped)
+            if match is None:
+                continue
+            rest = stripped[match.end() :]
+            if not rest.strip() or rest.lstrip()[0] in "([{:：" or self._is_label(rest):
+                continue
+            start = offset + match.end()
+            return _blank_to_none(unit.text[start : _value_end(normed, start, others, cut_date)])
+        return None
+
+    def located(self, found: Sequence[Unit], name: str) -> bool:
+        """Whether the label of ``name`` is in the document at all, as printed or reworded."""
+        for unit in found:
+            normed = norm(unit.text)
+            if any(_label_pattern(label, colon_required=False).search(normed) for label in self.groups[name]):
+                return True
+            if any(self.field_of(normed[start:end]) == name for start, end, _value in self._candidates(unit, normed)):
+                return True
+        return False
+
+    def label_rest(self, unit: Unit, name: str) -> str | None:
+        """When ``unit`` starts with the label of ``name`` (as printed, marks and markers included, or reworded):
+        the text after it; else None. For a label cell whose value fills the rest of its row ("推荐单位意见")."""
+        normed = norm(unit.text)
+        stripped = normed.lstrip()
+        offset = len(normed) - len(stripped)
+        for label in self.groups[name]:
+            match = _label_pattern(label, colon_required=False).match(stripped)
+            if match is not None:
+                return unit.text[offset + match.end() :]
+        for start, end, value_start in self._candidates(unit, normed):
+            if not normed[:start].strip() and self.field_of(normed[start:end]) == name:
+                return unit.text[value_start:]
+        return None
+
+    @staticmethod
+    def _candidates(unit: Unit, normed: str) -> list[tuple[int, int, int]]:
+        """Where a reworded label may stand: before a colon, as a whole short cell, as a cell's first line."""
+        found = _tokens(normed)
+        if unit.cell is not None:
+            stripped = normed.strip()
+            first, _, rest = stripped.partition("\n")
+            if not rest and len(label_key(stripped)) <= _MAX_TOKEN and ":" not in stripped:
+                offset = normed.find(stripped)
+                found.append((offset, offset + len(stripped), offset + len(stripped)))
+            elif rest and len(label_key(first)) <= _MAX_TOKEN and ":" not in first:
+                offset = normed.find(first)
+                found.append((offset, offset + len(first), offset + len(first)))
+        return found
+
+    def _after(self, unit: Unit, normed: str, start: int, others: Sequence[str], cut_date: bool) -> str | None:
+        """The value after a label ending at ``start``; a label that ends its cell takes the cell to the right."""
+        value = _blank_to_none(unit.text[start : _value_end(normed, start, others, cut_date)])
+        if value:
+            return value
+        if normed[start:].strip():
+            return None
+        neighbour = unit.right()
+        if neighbour is None or self._is_label(neighbour.text):
+            return None
+        return _blank_to_none(neighbour.text[: _value_end(norm(neighbour.text), 0, others, cut_date)])
+
+
+def form_lines(form: FormId, names: Sequence[str]) -> LineLabels:
+    """The line labels of fields ``names`` of ``form``, with every wording the form data accepts for them."""
+    spec = form_specs()[form]
+    groups = {name: spec.wordings_of(name) for name in names}
+    signed = [name for name in names if (found := spec.field(name)) is not None and found.kind == "signature"]
+    return LineLabels(groups, signature=signed)
+
+
+@lru_cache(maxsize=256)
+def _line_labels(labels: tuple[str, ...], stops: tuple[str, ...]) -> LineLabels:
+    groups: dict[str, tuple[str, ...]] = {"": labels}
+    groups.update({stop: (stop,) for stop in stops if stop not in labels})
+    return LineLabels(groups)
+
+
 def label_value(
     found: Sequence[Unit], labels: Sequence[str], stops: Sequence[str] = (), cut_date: bool = True
 ) -> str | None:
     """The value a form writes after a label: in the same line or cell, else in the cell to its right.
 
     ``stops`` are the other labels that may follow on the same line ("联系人：张三 联系电话：…"); the value ends
-    where one of them begins. A label must be followed by a colon or end its cell, so that "推荐单位意见" is not
-    read as "推荐单位" and "联系人及电话" is not read as "联系人".
+    where one of them, or any other short label with a colon, begins. A label must be followed by a colon or
+    end its cell, so that "推荐单位意见" is not read as "推荐单位" and "联系人及电话" is not read as "联系人".
+    Forms with several line labels use :class:`LineLabels` with their fields' wordings instead.
     """
-    others = [stop for stop in stops if stop not in labels]
-    for unit in found:
-        normed = norm(unit.text)
-        for label in labels:
-            match = _label_pattern(label, colon_required=False).search(normed)
-            if match is None:
-                continue
-            value = _blank_to_none(unit.text[match.end() : _value_end(normed, match.end(), others, cut_date)])
-            if value:
-                return value
-            neighbour = unit.right()
-            if neighbour is not None and not is_label(neighbour.text, [*labels, *stops]):
-                end = _value_end(norm(neighbour.text), 0, others, cut_date)
-                value = _blank_to_none(neighbour.text[:end])
-                if value:
-                    return value
-    return None
+    return _line_labels(tuple(labels), tuple(stops)).value(found, "", cut_date)
 
 
 # --- dates, numbers, lists -------------------------------------------------------------------------------
@@ -268,48 +447,54 @@ class Rows:
     rows: list[dict[str, str | None]] = field(default_factory=list)
     used: set[tuple[int, int]] = field(default_factory=set)
     header: dict[str, int] = field(default_factory=dict)
+    found: bool = False
 
     def uses(self, unit: Unit) -> bool:
         """True when ``unit`` is a cell of the header or of a data row."""
         return unit.table is not None and unit.cell is not None and (id(unit.table), unit.cell.row) in self.used
 
 
-def _column_score(header: str, alias: str) -> int:
-    header_key, alias_key = key(header), key(alias)
-    if not header_key or not alias_key:
-        return 0
-    if header_key == alias_key:
-        return 3000 + len(alias_key)
-    if header_key.startswith(alias_key):
-        return 2000 + len(alias_key)
-    if len(alias_key) >= 4 and alias_key in header_key:
-        return 1000 + len(alias_key)
-    return 0
-
-
 def header_columns(cells: Sequence[Cell], aliases: Mapping[str, Sequence[str]]) -> dict[str, int]:
-    """Map each recognised header cell to its column key; each key takes its best-matching cell."""
-    best: dict[str, tuple[int, int]] = {}
-    for cell in cells:
-        scores = [(_column_score(cell.text, alias), name) for name, names in aliases.items() for alias in names]
-        score, name = max(scores, default=(0, ""))
-        if score and (name not in best or best[name][0] < score):
-            best[name] = (score, cell.col)
-    return {name: col for name, (_score, col) in best.items()}
+    """Map each recognised header cell to its column key (see :func:`lexicon.match_header`)."""
+    return match_header(cells, aliases).columns
+
+
+# The template's sample row ("样例 | 软件和信息技术服务人员 4-04-05 | …") is an example, not a row.
+SAMPLE_MARKS = frozenset({"样例", "示例", "例", "样表", "填写样例", "填表样例", "举例", "范例"})
+
+
+def _first_text(cells: Sequence[Cell]) -> str:
+    return next((cell.text for cell in cells if cell.text.strip()), "")
+
+
+def _is_sample(cells: Sequence[Cell]) -> bool:
+    return label_key(_first_text(cells)) in SAMPLE_MARKS
 
 
 def _is_stop(cells: Sequence[Cell], stops: Sequence[str]) -> bool:
-    first = next((cell for cell in cells if cell.text.strip()), None)
-    return first is not None and any(key(first.text).startswith(key(stop)) for stop in stops)
+    """A row that starts with one of ``stops`` ("推荐意见", "备注"), or with a near wording of one
+    ("推荐单位审查意见", "上级主管部门推荐意见")."""
+    first = label_key(_first_text(cells))
+    if not first:
+        return False
+    for stop in stops:
+        wanted = label_key(stop)
+        if first.startswith(wanted):
+            return True
+        if len(first) <= 16 and (
+            (len(wanted) >= 4 and wanted in first) or (len(first) >= 4 and fuzz.ratio(first, wanted) >= 85)
+        ):
+            return True
+    return False
 
 
 def read_rows(layout: Layout, aliases: Mapping[str, Sequence[str]], min_keys: int, stops: Sequence[str] = ()) -> Rows:
     """The rows under the first header row naming at least ``min_keys`` of the columns in ``aliases``.
 
     Reading continues into the next tables with the same number of columns (a table split by a page break,
-    as PDF exports give it), skips a repeated header, and ends at a row starting with one of ``stops``
-    ("推荐意见", "备注"). Blank rows are dropped. A cell merged down over several rows is read for each row.
-    In a PDF, a row without a 序号 under a numbered row is the numbered row's continuation.
+    as PDF exports give it), skips a repeated header and the template's sample row, and ends at a row starting
+    with one of ``stops`` ("推荐意见", "备注"). Blank rows are dropped. A cell merged down over several rows is
+    read for each row. In a PDF, a row without a 序号 under a numbered row is the numbered row's continuation.
     """
     result = Rows()
     width: int | None = None
@@ -320,9 +505,10 @@ def read_rows(layout: Layout, aliases: Mapping[str, Sequence[str]], min_keys: in
         start = 0
         if width is None:
             for row_index in range(table.n_rows):
-                columns = header_columns(table.row(row_index), aliases)
-                if len(columns) >= min_keys:
-                    result.header, width, start = columns, table.n_cols, row_index + 1
+                header = match_header(table.row(row_index), aliases)
+                if header.is_header(min_keys):
+                    result.header, width, start = header.columns, table.n_cols, row_index + 1
+                    result.found = True
                     result.used.add((id(table), row_index))
                     break
             if width is None:
@@ -333,14 +519,13 @@ def read_rows(layout: Layout, aliases: Mapping[str, Sequence[str]], min_keys: in
             cells = table.row(row_index)
             if _is_stop(cells, stops):
                 return result
-            if len(header_columns(cells, aliases)) >= min_keys:
-                result.used.add((id(table), row_index))
+            result.used.add((id(table), row_index))
+            if _is_sample(cells) or match_header(cells, aliases).is_header(min_keys):
                 continue
             values: dict[str, str | None] = {}
             for name, col in result.header.items():
                 cell = table.at(row_index, col)
                 values[name] = clean_value(cell.text.replace(PICTURE, "")) if cell is not None else None
-            result.used.add((id(table), row_index))
             if not any(value for name, value in values.items() if name != "seq"):
                 continue
             if spill and result.rows and not values.get("seq") and result.rows[-1].get("seq"):
@@ -375,6 +560,12 @@ def row_texts(unit: Unit) -> str:
 _PREFIX = re.compile(r"^附件[0-9一二三四五六七八九十]*[:.、]?")
 # Any short bracketed tail: "（参考）", "（参考模板）", "（xx 地市）", "（广州市人力资源和社会保障局）".
 _SUFFIX = re.compile(r"(\([^()]{0,24}\))+$")
+# Words that make a line before a form's title a sentence about the form, not its title ("现报送新职业汇总表").
+_SENDING = ("报送", "提交", "上报", "呈报", "送达", "附上", "现将", "现报", "请查收", "如下", "填写说明", "填表说明")
+# Another form named in the words before a title: a list of forms ("新职业汇总表和新职业建议书").
+_OTHER_FORM = ("表", "书", "函", "主要考核内容")
+_MAX_TITLE_PREFIX = 24
+_TITLE_SIMILARITY = 88
 
 
 def title_key(text: str) -> str:
@@ -385,110 +576,72 @@ def title_key(text: str) -> str:
     return "".join(char for char in folded if not unicodedata.category(char).startswith("P") or char in "()")
 
 
+def _title_prefix(prefix: str) -> bool:
+    """Words a title may start with: a place, a year, a unit's or a project's name, "关于…的"."""
+    if len(prefix) > _MAX_TITLE_PREFIX:
+        return False
+    return not any(word in prefix for word in (*_SENDING, *_OTHER_FORM))
+
+
+def _is_title(title: str, patterns: Sequence[str], printed: Sequence[str]) -> bool:
+    """Whether a title line is the form's title: one of its patterns, after words such as a place, a year or
+    "关于…的" ("上海市新职业汇总表", "2025年社会化…推荐表"), or a near spelling of its printed title."""
+    if not title or title[-1] not in _title_endings(tuple(patterns), tuple(printed)):
+        return False  # every title ends as its form's title ends (…书, …表, …函, …内容): most lines are values
+    for pattern in patterns:
+        if re.fullmatch(pattern, title):
+            return True
+        for match in re.finditer(f"(?:{pattern})$", title):
+            if _title_prefix(title[: match.start()]):
+                return True
+    for wanted in printed:
+        # A near spelling still ends as the form's title ends ("…汇总表", "…建议书"): "新职业建议单位" is a column.
+        if len(wanted) < 6 or len(title) < len(wanted) - 3 or not title.endswith(wanted[-2:]):
+            continue
+        found = fuzz.partial_ratio_alignment(wanted, title)
+        if found is None or found.score < _TITLE_SIMILARITY:
+            continue
+        # The window is the printed title's length: a reworded title may run two characters past it.
+        if len(title) - found.dest_end <= 2 and _title_prefix(title[: found.dest_start]):
+            return True
+    return False
+
+
+@cache
+def _title_endings(patterns: tuple[str, ...], printed: tuple[str, ...]) -> frozenset[str]:
+    """The characters a title of the form can end with: its printed titles' last, and the last characters of
+    its patterns (a final group such as "(书|表)" gives each)."""
+    endings = {title[-1] for title in printed if title}
+    for pattern in patterns:
+        endings.update(re.findall(r"[\u4e00-\u9fff]", pattern[-8:]))
+    return frozenset(endings)
+
+
 @dataclass(frozen=True)
 class _Profile:
     """How a clerk knows one form: its title lines, and label groups (any alias of a group counts once)."""
 
     form: FormId
     titles: tuple[str, ...]
+    printed: tuple[str, ...]
     labels: tuple[tuple[str, ...], ...]
     # Labels found without a recognised title that still make the form certain.
     enough: int
+    lexicon: Lexicon
 
 
-_PROFILES = (
-    _Profile(
-        FormId.new_occupation_proposal,
-        (r"新职业信息建议书", r"新职业建议书"),
-        (
-            ("新职业类别", "申报类别"),
-            ("新职业名称", "职业(工种)名称"),
-            ("新职业定义", "职业(工种)定义"),
-            ("主要工作任务",),
-            ("从业要求",),
-            ("从业人员情况",),
-            ("职业分析", "职业(工种)分析"),
-            ("职业教育与培训情况", "职业(工种)教育与培训情况"),
-            ("国外相关情况",),
-            ("建议人情况", "联系信息"),
-        ),
-        4,
-    ),
-    _Profile(
-        FormId.new_occupation_summary,
-        (r"新职业汇总表", r"新职业信息汇总表"),
-        (
-            ("新职业建议单位", "建议单位"),
-            ("新职业名称", "职业(工种)名称"),
-            ("推荐单位意见",),
-            ("地市是否有初审", "是否有初审"),
-            ("联系人及电话",),
-            ("填表人及联系方式",),
-            ("填报时间",),
-            ("申报单位",),
-            ("序号",),
-        ),
-        3,
-    ),
-    _Profile(
-        FormId.skill_level_recommendation,
-        (r"社会化职业技能等级认定职业\(工种\)推荐表", r"职业技能等级认定职业\(工种\)推荐表"),
-        (
-            ("职业编码",),
-            ("国家职业技能标准名称", "国家职业标准名称"),
-            ("国家职业技能标准版本", "国家职业标准版本"),
-            ("是否已纳入急需紧缺职业目录", "是否纳入急需紧缺职业目录"),
-            ("预计评价人次",),
-            ("工种",),
-        ),
-        3,
-    ),
-    _Profile(
-        FormId.evaluator_recommendation_letter,
-        (r"关于推荐.+成为评价机构的函",),
-        (
-            ("此段请勿更改",),
-            ("经研究决定我单位同意推荐",),
-            ("成为评价机构",),
-            ("职业技能等级认定工作",),
-            ("主管部门(盖章)",),
-            ("以上推荐望予支持",),
-        ),
-        3,
-    ),
-    _Profile(
-        FormId.special_ability_summary,
-        (r"专项职业能力考核项目(及考核机构)?推荐汇总表",),
-        (
-            ("所属领域及代码",),
-            ("拟承担评价任务的考核机构",),
-            ("预计考核人次",),
-            ("项目名称",),
-            ("推荐意见",),
-        ),
-        2,
-    ),
-    _Profile(
-        FormId.special_ability_proposal,
-        (r"专项职业能力考核项目(及考核机构)?建议书",),
-        (("考核项目推荐情况",), ("考核机构推荐情况", "拟承担评价任务的考核机构推荐情况")),
-        2,
-    ),
-    _Profile(
-        FormId.special_ability_content,
-        (r".{0,40}主要考核内容",),
-        (
-            ("能力名称",),
-            ("所属领域",),
-            ("工作任务",),
-            ("操作规范",),
-            ("相关知识",),
-            ("考核比重",),
-            ("能力标准与评价内容", "能力标准和考核内容", "能力标准和评价内容", "能力标准与考核内容"),
-        ),
-        4,
-    ),
-)
+@cache
+def _profiles() -> tuple[_Profile, ...]:
+    """Each form's title patterns and distinctive label groups, from the form data."""
+    profiles = []
+    for form, spec in form_specs().items():
+        groups = {name: spec.wordings_of(name) for name in spec.distinctive}
+        printed = tuple(title_key(title) for title in (spec.title, spec.guangdong_title) if title)
+        profiles.append(
+            _Profile(form, spec.title_patterns, printed, tuple(groups.values()), spec.enough, Lexicon(groups))
+        )
+    return tuple(profiles)
+
 
 # Labels are compared without their numbering ("一、", "（二）", "1.") and without punctuation, so that a
 # heading typed "二、 职业分析：" and a phrase in a sentence ("经研究决定，我单位同意推荐") both count.
@@ -510,24 +663,44 @@ def _label_found(bare_units: Sequence[str], phrase_text: str, aliases: Sequence[
     return False
 
 
+# Distinctive labels are short; longer texts are values, sentences or titles, never one of them reworded.
+_MAX_DISTINCTIVE = 24
+
+
+def _label_keys(found: Sequence[Unit]) -> list[str]:
+    """The texts that may be labels, folded: short lines and cells, a cell's first line, the words before a colon."""
+    texts: list[str] = []
+    for unit in found:
+        normed = norm(unit.text).strip()
+        first = normed.split("\n", 1)[0]
+        texts.extend((normed, first))
+        texts.extend(normed[start:end] for start, end, _value in _tokens(normed))
+    keys = (label_key(text) for text in dict.fromkeys(texts))
+    return [key for key in dict.fromkeys(keys) if 0 < len(key) <= _MAX_DISTINCTIVE]
+
+
 def form_scores(layout: Layout) -> dict[FormId, tuple[bool, int]]:
-    """For each form: whether a line is its title, and how many of its label groups appear."""
+    """For each form: whether a line is its title, and how many of its label groups appear (as printed, or
+    reworded near enough to one group and clearly nearer to it than to the form's other groups)."""
     found = units(layout)
     bare_units = [_bare(unit.text) for unit in found]
     phrase_text = "".join(bare_units)
     titles = {title_key(unit.text) for unit in found if len(key(unit.text)) <= 60}
+    candidates = _label_keys(found)
     scores: dict[FormId, tuple[bool, int]] = {}
-    for profile in _PROFILES:
-        has_title = any(re.fullmatch(pattern, title) for pattern in profile.titles for title in titles)
-        count = sum(_label_found(bare_units, phrase_text, aliases) for aliases in profile.labels)
-        scores[profile.form] = (has_title, count)
+    for profile in _profiles():
+        has_title = any(_is_title(title, profile.titles, profile.printed) for title in titles)
+        named = {index for index, labels in enumerate(profile.labels) if _label_found(bare_units, phrase_text, labels)}
+        groups = list(profile.lexicon.groups)
+        named |= {groups.index(name) for text in candidates if (name := profile.lexicon.key_field(text)) is not None}
+        scores[profile.form] = (has_title, len(named))
     return scores
 
 
 def classify(layout: Layout) -> FormId:
     """The contract's form id of ``layout``: a title plus one label, or enough labels alone; else ``unknown``."""
     best: tuple[int, FormId] = (0, FormId.unknown)
-    enough = {profile.form: profile.enough for profile in _PROFILES}
+    enough = {profile.form: profile.enough for profile in _profiles()}
     for form, (has_title, count) in form_scores(layout).items():
         if not ((has_title and count >= 1) or count >= enough[form]):
             continue

@@ -12,7 +12,8 @@ import re
 import unicodedata
 from typing import Any
 
-from zhengji.parsers.forms.classify import Unit, find_date, key, label_value, norm, split_list, units
+from zhengji.notices.registry import FormId
+from zhengji.parsers.forms.classify import Unit, find_date, form_lines, key, norm, split_list, units
 from zhengji.parsers.forms.text import clean_value
 from zhengji.parsers.model import PICTURE, Layout
 
@@ -26,7 +27,10 @@ _TITLE = re.compile(r"关于推荐\s*(.+?)\s*成为评价机构的函")
 _BODY = re.compile(r"同意推荐\s*(.+?)\s*成为评价机构")
 _OCCUPATIONS = re.compile(r"开展\s*(.+?)\s*的\s*职业技能等级认定")
 _PLACEHOLDERS = {"申报单位全称", "职业(工种)", "职业工种", ""}
-_STAMP = ("主管部门(盖章)", "主管部门(公章)", "主管部门")
+LINES = form_lines(FormId.evaluator_recommendation_letter, ("recommender",))
+_STAMP = LINES.groups["recommender"]
+# A label typed before the sender's name on the stamp line ("推荐单位：…", "主管部门（盖章）：…").
+_LEADING_LABEL = re.compile(r"^\s*[^\s:：\d]{2,14}\s*[:：]\s*")
 _OCCUPATION_SPLIT = re.compile(r"[、，,;；/\n]|(?<=[工员师])和")
 
 
@@ -94,7 +98,7 @@ def _closing(lines: list[str]) -> list[str]:
 def _recommender(lines: list[str]) -> str | None:
     """The 主管部门: after the stamp label, else the sender line above or below it."""
     closing = _closing(lines)
-    stated = label_value([Unit(line) for line in closing], _STAMP, ())
+    stated = LINES.value([Unit(line) for line in closing], "recommender")
     if stated:
         return _without_stamp(stated)
     for line in closing:
@@ -106,6 +110,7 @@ def _recommender(lines: list[str]) -> str | None:
 
 def _without_stamp(text: str) -> str | None:
     text = text.replace(PICTURE, "")
+    text = _LEADING_LABEL.sub("", text)
     text = re.sub(r"^\s*主管部门\s*", "", text)
     text = re.sub(r"[(（]\s*(盖章|公章|章)\s*[)）]", "", text)
     text = text.strip(" :：_\u3000")

@@ -17,89 +17,75 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from zhengji.notices.forms import require_spec
+from zhengji.notices.registry import FormId
 from zhengji.parsers.checks.dates import is_blank_template, parse_date
-from zhengji.parsers.forms.text import clean_value, label_key, ticked_options
+from zhengji.parsers.forms.matching import LabelIndex, label_regex
+from zhengji.parsers.forms.text import clean_value, ticked_options
+from zhengji.parsers.forms.wording import MARK, MARKS_BETWEEN, is_heading_numbered, normalise
 from zhengji.parsers.model import CHECKED, PICTURE, UNCHECKED, Cell, Layout, Table
 
 SEAL = "（印章）"  # The signer when the signature line holds a seal picture and no typed name.
 
-_LABELS: dict[str, tuple[str, ...]] = {
-    "name": ("新职业名称", "职业(工种)名称", "职业名称", "工种名称"),
-    "alt_names": ("备选名称",),
-    "definition": ("新职业定义", "职业(工种)定义", "职业定义", "工种定义"),
-    "related_occupations": ("与相关职业的关系", "与相关职业(工种)的关系"),
-    "industry": ("所属行业",),
-    "tasks": ("主要工作任务",),
-    "requirements.ethics": ("职业操守与职业道德",),
-    "requirements.education": ("基本文化程度",),
-    "requirements.special_ability": ("特殊能力",),
-    "requirements.physique": ("身体素质与体能",),
-    "requirements.teamwork": ("人际协作",),
-    "requirements.safety": ("职业安全",),
-    "workforce.national_count": ("全国从业人数",),
-    "workforce.distribution": ("地区分布情况",),
-    "workforce.supply_demand": ("最近一年劳动力市场供需情况", "劳动力市场供需情况"),
-    "workforce.salary": ("薪酬情况",),
-    "workforce.data_source": ("数据来源",),
-    "employers": ("吸纳从业人员较多的用人单位",),
-    "analysis.background": ("新职业产生背景", "产生背景", "职业(工种)产生背景"),
-    "analysis.role": ("新职业在经济社会发展中的作用", "在经济社会发展中的作用"),
-    "analysis.tech_change": (
-        "与新职业直接相关的技术和从业方式的发展变化情况",
-        "与该职业(工种)直接相关的技术和从业方式的发展变化情况",
-        "与该职业直接相关的技术和从业方式的发展变化情况",
-    ),
-    "analysis.prospects": ("新职业的发展前景", "发展前景"),
-    "schools": ("学校教育情况",),
-    "school.name": ("院校名称",),
-    "school.major": ("专业名称",),
-    "school.courses": ("主干课程",),
-    "training_orgs": ("培训机构情况",),
-    "laws": ("有关法律法规情况",),
-    "foreign.regions": ("国家或地区",),
-    "foreign.similar_names": ("同类职业名称", "同类职业(工种)名称"),
-    "foreign.main_tasks": ("主要工作内容",),
-    "foreign.requirements": ("对从业人员要求",),
-    "foreign.standards": ("相关职业标准要求", "相关职业(工种)标准情况", "相关职业标准情况", "相关职业(工种)标准要求"),
-    "foreign.training": ("专业教育与职业培训情况", "专业教育与职业(工种)培训情况"),
-    "contact.address": ("通讯地址",),
-    "contact.person": ("联系人",),
-    "contact.phone": ("联系电话",),
-    "contact.email": ("电子信箱", "电子邮箱"),
-    "other": ("其他需要说明的情况",),
-    # Section headings hold no value; they end the value or the table section above them.
-    "section": (
-        "新职业类别",
-        "申报类别",
-        "新职业描述信息",
-        "职业(工种)描述信息",
-        "从业要求",
-        "从业人员情况",
-        "职业分析",
-        "职业(工种)分析",
-        "职业教育与培训情况",
-        "职业(工种)教育与培训情况",
-        "国外相关情况",
-        "建议人情况",
-        "联系信息",
-    ),
-}
-_TASK_HEADERS = {"content": ("内容", "工作内容", "任务内容"), "tools": ("特有工具/设备", "特有工具", "工具/设备"),
-                 "techniques": ("专门技术",)}  # fmt: skip
-_ORG_HEADERS = {
-    "name": ("单位名称", "名称", "机构名称"),
-    "address": ("单位地址", "地址"),
-    "phone": ("联系电话", "电话"),
-}
-_SCHOOL_HEADERS = {"name": ("院校名称",), "major": ("专业名称",), "courses": ("主干课程",)}
+_SPEC = require_spec(FormId.new_occupation_proposal)
+# Fields read by their own logic (tick boxes, the signature and date lines), not as labelled values.
+_OWN_LOGIC = frozenset({"ticks", "signature", "date"})
 
-_SECTION_NUMBER = re.compile(r"^(?:[一二三四五六七八九十]+[、.,]|\([一二三四五六七八九十]+\))")
-_LIMIT = re.compile(r"\(\d+字以内\)$")
+
+def _wordings() -> dict[str, tuple[str, ...]]:
+    """Every label of the form (field → wordings) as the index needs them.
+
+    Section headings are labels too (they hold no value, and end the value or the table section above them),
+    named ``section:KEY``; the 学校教育情况 block is label–value pairs, so its columns are labels ``school.NAME``.
+    """
+    table: dict[str, tuple[str, ...]] = {}
+    for field in _SPEC.fields:
+        # The signature and date lines are read by their own logic; as labels they only stop other values.
+        table[field.key if field.kind not in _OWN_LOGIC else f"line:{field.key}"] = field.wordings
+    for name, wordings in _columns("schools").items():
+        table[f"school.{name}"] = wordings
+    for section in _SPEC.sections:
+        if section.field is None:
+            table[f"section:{section.key}"] = section.wordings
+    # Column headers of the table sections ("工作内容", "单位名称") are labels of their own, so that a header is
+    # never read loosely as another field's label (工作内容 as 主要工作内容).
+    for field in _SPEC.fields:
+        if field.kind == "table" and field.key != "schools":
+            for header in field.columns:
+                table.setdefault(f"col:{field.key}.{header.key}", header.wordings)
+    return table
+
+
+def _columns(key: str) -> dict[str, tuple[str, ...]]:
+    """A table section's column headers (column → wordings), from the form data."""
+    field = _SPEC.field(key)
+    return {column.key: column.wordings for column in field.columns} if field is not None else {}
+
+
+_INDEX = LabelIndex(_wordings())
+# The same without the column headers, for a header's wording that stands alone in its row.
+_FIELD_INDEX = LabelIndex({field: texts for field, texts in _wordings().items() if not field.startswith("col:")})
+_TASK_HEADERS = _columns("tasks")
+_ORG_HEADERS = _columns("employers")
+_TRAINING_HEADERS = _columns("training_orgs")
+_SCHOOL_HEADERS = _columns("schools")
+# Printed wordings by their first character, longest first, for a label that starts a cell (:func:`_leading`).
+_LEADING: dict[str, list[str]] = {}
+for _wording in sorted(_FIELD_INDEX.exact, key=len, reverse=True):
+    if len(_wording) >= 2:
+        _LEADING.setdefault(_wording[0], []).append(_wording)
+_TABLE_HEADERS = {"tasks": _TASK_HEADERS, "employers": _ORG_HEADERS, "training_orgs": _TRAINING_HEADERS}
 _LIMIT_PREFIX = re.compile(r"^\s*[(（]\s*\d+\s*字以内\s*[)）]\s*[:：]?\s*")
-_DECORATION = re.compile(r"\[\]|\(\)|【】|[「」『』《》]")
 _SEPARATOR = re.compile(r"[:：\n]")
 _COLON = re.compile(r"[:：]")
-_MARKS_PREFIX = re.compile(r"^[\s¹²³⁴⁵⁶⁷⁸⁹⁰①-⑳:：]+")
+# A section number before a heading as typed ("十、", "（十）", "第十部分", "10.").
+_RAW_NUMBERING = re.compile(
+    r"^\s*(?:第\s*[一二三四五六七八九十\d]+\s*(?:部分|项|节)|[一二三四五六七八九十]{1,3}\s*[、.．]"
+    r"|[(（]\s*[一二三四五六七八九十\d]{1,3}\s*[)）]|\d{1,2}\s*[、．]|\d{1,2}\.(?!\d))\s*"
+)
+# A footnote under a table starts with its mark: "⑧ 列出…", "⁷列出…", "^7 列出…", "注7：".
+_FOOTNOTE = re.compile(rf"^\s*(?:{MARK.pattern}|\d{{1,2}}[.、．]\s)")
+_MARKS_PREFIX = re.compile(rf"^(?:\s|[:：]|{MARK.pattern})+")
 # A phone number or code wrapped after its hyphen in a PDF label cell: "（4-99-00-\n00）".
 _TOKEN_WRAP = re.compile(r"(?<=[\d\-‐‑–—])\n(?=\d)")
 _DASH_END = re.compile(r"[\-‐‑–—]$")
@@ -113,38 +99,67 @@ _SYMBOL_TICKS = str.maketrans(
 )  # fmt: skip
 _NUMBERING = re.compile(r"^\s*\d+\s*[.．、)）]\s*")
 _PLACEHOLDER = re.compile(r"[\d\s.．、…。·]*")
+# The signature line: "建议人（盖章或签字）：", "建议人签字（盖章）", "申报单位/个人(签字或盖章)", markers after it.
 _SIGNATURE = re.compile(
-    r"(建议人|申报单位|个人|单位|签字人)\s*/?\s*(个人)?\s*\([^)\n]*(盖章|签字|签名)[^)\n]*\)\s*[:：]?"
+    r"(建议人|建议单位|申报单位|申报人|个人|单位|签字人)\s*/?\s*(个人)?\s*(?:签字|签名|盖章)?\s*"
+    r"\([^)\n]*(盖章|签字|签名)[^)\n]*\)" + MARKS_BETWEEN + r"[:：]?"
 )
-_DATE_LABELS = ("填写时间", "填写日期", "填表时间", "填表日期")
+# The date line: 填写时间, 填写日期, 填表时间, 填表日期, spaced out or with a marker.
+_DATE_LINE = re.compile(r"填\s*[写表]\s*(?:时\s*间|日\s*期)" + MARKS_BETWEEN + r"[:：]?")
 _GUANGDONG_KEYS = frozenset({"新职业建议书", "申报类别", "职业(工种)名称"})
+# Options only Guangdong's 申报类别 offers (Shanghai's form has 全新职业 alone).
+_GUANGDONG_OPTIONS = ("新工种", "调整变更")
 
 
-def _key(text: str | None) -> str:
-    """A label as compared here: ``label_key`` without the section number, "(400字以内)" or empty brackets."""
-    key = _DECORATION.sub("", label_key(text))
-    return _LIMIT.sub("", _SECTION_NUMBER.sub("", key))
+_key = normalise
 
 
-_FIELD_OF = {_key(label): field for field, labels in _LABELS.items() for label in labels}
-
-
-def _match(text: str) -> tuple[str, str | None] | None:
+def _match(text: str, fuzzy: bool = True) -> tuple[str, str | None] | None:
     """(field, value typed after the label) when ``text`` is a label cell or paragraph, else None.
 
-    A label matches whole ("新职业定义 ³") or before a colon or line break that starts a typed value
-    ("新职业名称：无人机群飞表演编队师"); "发展前景广阔" is a value, not the label 发展前景.
+    A label matches whole ("新职业定义 ³", "新职业的定义") or before a colon or line break that starts a typed
+    value ("新职业名称：无人机群飞表演编队师"); "发展前景广阔" is a value, not the label 发展前景.
     """
-    field = _FIELD_OF.get(_key(text))
-    if field is not None:
-        return field, None
-    # The colon first: a PDF wraps a narrow label cell, leaving "职业(工种)名称\n③：…" with the mark on line two.
-    for separator in (_COLON, _SEPARATOR):
-        parts = separator.split(text, maxsplit=1)
-        if len(parts) == 2:
-            field = _FIELD_OF.get(_key(parts[0]))
-            if field is not None:
-                return field, clean_value(_LIMIT_PREFIX.sub("", _MARKS_PREFIX.sub("", parts[1])))
+    found = _INDEX.match(text, fuzzy=fuzzy)
+    if found is None:
+        return None
+    if found.remainder is None:
+        return found.field, None
+    return found.field, clean_value(_LIMIT_PREFIX.sub("", _MARKS_PREFIX.sub("", found.remainder)))
+
+
+def _leading(text: str) -> tuple[str, str | None] | None:
+    """A label at the start of a cell with its value run on after it, the line break lost (a PDF of a cell typed
+    "新职业名称²⏎无人机…" gives "新职业名称 ²无人机…"): the longest printed wording that starts the text.
+
+    Wordings of two characters ("电话") only when a mark, a colon or a space follows them. The caller asks only of
+    cells that are no other label's value, so that a value such as "职业安全意识强" is not taken apart.
+    """
+    if is_heading_numbered(text):
+        return None  # a numbered heading holds no value ("第九部分 联系人情况" is no 联系人 "情况")
+    head = normalise(text[:24])
+    stripped = _RAW_NUMBERING.sub("", text, count=1).lstrip()
+    for wording in _LEADING.get(head[:1], ()):
+        if not head.startswith(wording):
+            continue
+        match = label_regex(wording).match(stripped)
+        if match is None:
+            continue
+        rest = stripped[match.end() :]
+        separated = match.group(0) != match.group(0).rstrip() or MARK.search(match.group(0)) or rest[:1] in ":："
+        if not rest.strip() or (len(wording) < 3 and not separated):
+            continue
+        return _FIELD_INDEX.exact[wording], clean_value(_LIMIT_PREFIX.sub("", _MARKS_PREFIX.sub("", rest)))
+    return None
+
+
+def _line(text: str) -> tuple[str, str | None] | None:
+    """The signature or date line, read by their own logic: as labels they only end the values above them."""
+    normal = unicodedata.normalize("NFKC", text)
+    if _SIGNATURE.search(normal):
+        return "line:signer", None
+    if _DATE_LINE.match(normal.strip()):
+        return "line:fill_date", None
     return None
 
 
@@ -157,7 +172,9 @@ def _match_prefix(text: str) -> str | None:
     key = _key(text)
     if len(key) < 8:
         return None
-    fields = {field for label, field in _FIELD_OF.items() if label.startswith(key) and len(key) * 4 >= len(label) * 3}
+    fields = {
+        field for label, field in _INDEX.exact.items() if label.startswith(key) and len(key) * 4 >= len(label) * 3
+    }
     return fields.pop() if len(fields) == 1 else None
 
 
@@ -207,12 +224,19 @@ class _Document:
         self.hits: dict[str, list[_Hit]] = defaultdict(list)
         self.label_cells: set[tuple[int, int, int]] = set()
         self.label_blocks: set[int] = set()
+        # Label cells that hold their value too ("联系人张丽"): the cell beside one may be the next label.
+        self.inline: set[tuple[int, int, int]] = set()
+        # The columns each table section's header named (by the id of the section's column table).
+        self.columns_found: dict[int, set[str]] = {}
         self.texts: list[str] = []  # Every paragraph and cell text in reading order.
         order = 0
         for index, block in enumerate(layout.blocks):
             if isinstance(block, str):
                 self.texts.append(block)
-                found = _match(block) if block.strip() else None
+                # The paragraph after a label is its value: only an exact label there ends it.
+                found = _line(block) or (
+                    _match(block, fuzzy=index - 1 not in self.label_blocks) if block.strip() else None
+                )
                 if found:
                     self.hits[found[0]].append(_Hit(found[0], found[1], order, block=index))
                     self.label_blocks.add(index)
@@ -225,11 +249,14 @@ class _Document:
                 order += 1
                 if (cell.row, cell.col) in consumed or not cell.text.strip():
                     continue
-                found = _match(cell.text)
+                found = _line(cell.text) or _match(cell.text, fuzzy=False)
                 if found:
                     self.hits[found[0]].append(_Hit(found[0], found[1], order - 1, table=index, cell=cell))
                     self.label_cells.add((index, cell.row, cell.col))
+                    if found[1]:
+                        self.inline.add((index, cell.row, cell.col))
                     continue
+                # A label a page break cut in two is joined back before it is matched loosely in halves.
                 split = self._split_label(index, cell)
                 if split is not None:
                     field, below = split
@@ -240,10 +267,60 @@ class _Document:
                     self.label_cells.update({(index, cell.row, cell.col), (index, below.row, below.col)})
                     consumed.add((below.row, below.col))
                     continue
+                if self._beside_label(index, cell):
+                    continue  # the cell right of a label is its value, however much it looks like a label
+                found = _match(cell.text)
+                if found:
+                    self.hits[found[0]].append(_Hit(found[0], found[1], order - 1, table=index, cell=cell))
+                    self.label_cells.add((index, cell.row, cell.col))
+                    continue
                 cut = _match_prefix(cell.text)
                 if cut is not None:
                     self.hits[cut].append(_Hit(cut, None, order - 1, table=index, cell=cell))
                     self.label_cells.add((index, cell.row, cell.col))
+                    continue
+                found = _leading(cell.text)
+                if found:
+                    self.hits[found[0]].append(_Hit(found[0], found[1], order - 1, table=index, cell=cell))
+                    self.label_cells.add((index, cell.row, cell.col))
+                    self.inline.add((index, cell.row, cell.col))
+        self._lone_headers()
+
+    def _lone_headers(self) -> None:
+        """A column header's wording alone in its row is no header ("工作内容" as the label of 八's 主要工作内容):
+        read it again among the fields' labels."""
+        for field in [field for field in self.hits if field.startswith("col:")]:
+            owner = field[4:].split(".")[0]
+            kept: list[_Hit] = []
+            for hit in self.hits[field]:
+                assert hit.cell is not None
+                fellows = [
+                    other
+                    for name, hits in self.hits.items()
+                    if name.startswith(f"col:{owner}.") or name == owner
+                    for other in hits
+                    if other is not hit
+                    and other.table == hit.table
+                    and other.cell is not None
+                    and other.cell.row <= hit.cell.row < other.cell.row + max(other.cell.rowspan, 1)
+                ]
+                found = None if fellows else _FIELD_INDEX.match(hit.cell.text)
+                if found is None:
+                    kept.append(hit)
+                else:
+                    self.hits[found.field].append(_Hit(found.field, None, hit.order, table=hit.table, cell=hit.cell))
+            self.hits[field] = kept
+        for hits in self.hits.values():
+            hits.sort(key=lambda hit: hit.order)
+
+    def _beside_label(self, table: int, cell: Cell) -> bool:
+        """Whether the cell just left of ``cell`` is a one-row label (so that ``cell`` holds its value); a block
+        label merged down over several rows (学校教育情况) has row labels of its own beside it."""
+        left = [other for other in self.grids[table].rows[cell.row] if other.col + other.colspan == cell.col]
+        return any(
+            self.is_label(table, other) and other.rowspan <= 1 and (table, other.row, other.col) not in self.inline
+            for other in left
+        )
 
     def _split_label(self, table: int, cell: Cell) -> tuple[str, Cell] | None:
         """A label a PDF page break cut in two: its head in this cell, its tail in the cell right below it."""
@@ -253,8 +330,8 @@ class _Document:
             return None
         for below in grid.rows[row]:
             if below.row == row and below.col == cell.col and below.colspan == cell.colspan and below.text.strip():
-                field = _FIELD_OF.get(_key(f"{cell.text}{below.text}"))
-                return (field, below) if field is not None else None
+                found = _INDEX.exact_match(f"{cell.text}{below.text}")
+                return (found.field, below) if found is not None else None
         return None
 
     def is_label(self, table: int, cell: Cell) -> bool:
@@ -275,6 +352,8 @@ class _Document:
         if hit.split:
             return self._split_value(hit)
         grid, cell = self.grids[hit.table], hit.cell
+        if self._swapped_row(hit.table, cell.row):
+            return self._left(hit.table, cell) or hit.remainder
         texts: list[str] = []
         to_right = False
         for other in grid.rows[cell.row]:
@@ -288,9 +367,41 @@ class _Document:
         value = clean_value("\n".join(texts))
         if value is None and hit.remainder is None and not to_right:
             value = self._below(hit.table, cell)
+        if value is None and hit.remainder is None and not to_right and self._starts_with_value(hit.table, cell.row):
+            value = self._left(hit.table, cell)
         if value is None and hit.remainder is not None and self.pdf:
             return self._inline_tail(hit.table, cell, _TOKEN_WRAP.sub("", hit.remainder))
         return value if value is not None else hit.remainder
+
+    def _row_filled(self, table: int, row: int) -> list[Cell]:
+        """The filled cells of a row, without a block label merged down over it (学校教育情况)."""
+        return [
+            cell
+            for cell in self.grids[table].rows[row]
+            if cell.text.strip() and not (cell.rowspan > 1 and self.is_label(table, cell))
+        ]
+
+    def _starts_with_value(self, table: int, row: int) -> bool:
+        """A row whose first filled cell is no label: its first label's value stands to the left of it."""
+        filled = self._row_filled(table, row)
+        return bool(filled) and not self.is_label(table, filled[0])
+
+    def _swapped_row(self, table: int, row: int) -> bool:
+        """A row typed value-first ("张三 | 联系人 | 138… | 联系电话"): every label's value is on its left."""
+        filled = self._row_filled(table, row)
+        return self._starts_with_value(table, row) and self.is_label(table, filled[-1])
+
+    def _left(self, table: int, cell: Cell) -> str | None:
+        """The cells left of a label back to the previous label: its value in a row typed value-first."""
+        texts: list[str] = []
+        for other in reversed(self.grids[table].rows[cell.row]):
+            if other.col >= cell.col:
+                continue
+            if self.is_label(table, other):
+                break
+            if other.row == cell.row and other.text.strip():
+                texts.append(other.text.strip())
+        return clean_value("\n".join(reversed(texts)))
 
     def _split_value(self, hit: _Hit) -> str | None:
         """The value beside a label cut by a page break: each column's two pieces joined back into one text."""
@@ -322,6 +433,7 @@ class _Document:
             tail is None
             or not tail.text.strip()
             or self.is_label(table, tail)
+            or is_heading_numbered(tail.text)
             or any(other.text.strip() for other in starting if other is not tail)
         ):
             return value
@@ -331,12 +443,31 @@ class _Document:
         """The value of a label row spanning the table: the next row, when it holds no label."""
         grid = self.grids[table]
         row = cell.row + max(cell.rowspan, 1)
-        if cell.col != 0 or cell.colspan < grid.table.n_cols or row >= grid.table.n_rows:
+        if cell.col != 0 or cell.colspan < grid.table.n_cols:
             return None
+        if row >= grid.table.n_rows:
+            return self._after_table(table)
         cells = grid.rows[row]
         if any(self.is_label(table, other) for other in cells):
+            # A PDF page break may move the value out of the table while the next section's rows join it: the
+            # paragraphs after the table are this label's when every later row of the table has its own label.
+            later = range(row, grid.table.n_rows)
+            if all(any(self.is_label(table, other) for other in grid.rows[index]) for index in later):
+                return self._after_table(table)
             return None
         return clean_value("\n".join(other.text.strip() for other in cells if other.text.strip()))
+
+    def _after_table(self, table: int) -> str | None:
+        """The value of a label row that ends its table: a PDF page break may leave it as the paragraphs after
+        the table, up to the next label, table or footnote ("⑧ 列出对新职业…")."""
+        lines: list[str] = []
+        for index in range(table + 1, len(self.blocks)):
+            block = self.blocks[index]
+            if not isinstance(block, str) or index in self.label_blocks or _FOOTNOTE.match(block):
+                break
+            if block.strip():
+                lines.append(block.strip())
+        return clean_value("\n".join(lines))
 
     def _paragraph_value(self, hit: _Hit) -> str | None:
         """A label paragraph's answer: the paragraphs after it up to the next label, table or blank-label line."""
@@ -345,7 +476,7 @@ class _Document:
             block = self.blocks[index]
             if not isinstance(block, str) or index in self.label_blocks:
                 break
-            if _SIGNATURE.search(unicodedata.normalize("NFKC", block)) or any(label in block for label in _DATE_LABELS):
+            if _SIGNATURE.search(unicodedata.normalize("NFKC", block)) or _DATE_LINE.search(block):
                 break
             if _key(block):
                 lines.append(block.strip())
@@ -391,6 +522,7 @@ class _Document:
     ) -> list[dict[str, str | None]]:
         grid = self.grids[table]
         keys = {_key(text): name for name, texts in headers.items() for text in texts}
+        index = _header_index(headers)
         columns: list[tuple[str, int, int]] = []
         header_row = -1
         for row in range(label.row, min(label.row + 3, grid.table.n_rows)):
@@ -399,20 +531,21 @@ class _Document:
                 for cell in grid.rows[row]
                 if cell.col >= label.col + label.colspan
                 and cell.row == row
-                and (name := _header_of(cell.text, keys)) is not None
+                and (name := _header_of(cell.text, keys, index)) is not None
             ]
             if columns:
                 header_row = row
                 break
         if header_row < 0:
             return []
+        self.columns_found.setdefault(id(headers), set()).update(name for name, _start, _end in columns)
         span_end = label.row + max(label.rowspan, 1)
         out: list[dict[str, str | None]] = []
         first = header_row + 1
         while True:
             for row in range(first, grid.table.n_rows):
                 cells = [cell for cell in grid.rows[row] if cell != label]
-                if row >= span_end and any(self.is_label(table, cell) for cell in cells):
+                if row >= span_end and (any(self.is_label(table, cell) for cell in cells) or _heading_row(cells)):
                     return out
                 record: dict[str, str | None] = {}
                 for name, start, end in columns:
@@ -423,7 +556,8 @@ class _Document:
                     ]
                     record[name] = clean_value("\n".join(texts))
                 if any(record.values()):
-                    if self.pdf and out and _continues(out[-1], record):
+                    broken = self.pdf and out and _tail_of_row(out[-1], record)
+                    if self.pdf and out and (_continues(out[-1], record) or broken):
                         previous = out[-1]
                         for name, text in record.items():
                             if text:
@@ -460,7 +594,8 @@ class _Document:
         current: dict[str, str | None] | None = None
         for hit in hits:
             part = hit.field.split(".")[1]
-            if current is None or hit.field == "school.name" or part in current:
+            # A new school starts where a part repeats: the block may come in any order (课程 before 院校名称).
+            if current is None or part in current:
                 current = {}
                 schools.append(current)
             current[part] = self.value_at(hit)
@@ -471,17 +606,65 @@ class _Document:
         ]
 
     # --- the lines outside the tables ------------------------------------------------------------------------------
-    def category(self) -> tuple[str | None, int]:
+    def category(self) -> tuple[str | None, int | None]:
+        """The ticked category and how many boxes are ticked; ``None`` ticks when no option box was found at
+        all (the category is then not located: a clerk looks, the applicant is not told to tick)."""
         ticked: list[str] = []
+        seen = False
         for raw in self.texts:
             text = raw.translate(_SYMBOL_TICKS)
             if not any(word in text for word in ("职业", "工种", "调整")):
                 continue
             checked, unchecked = ticked_options(text)
             if any(_category_of(option) for option in checked + unchecked):
+                seen = True
                 ticked.extend(option for option in checked if _category_of(option))
         kinds = [_category_of(option) for option in ticked]
-        return (kinds[0] if len(kinds) == 1 else None), len(kinds)
+        return (kinds[0] if len(kinds) == 1 else None), (len(kinds) if seen else None)
+
+    def has_signature_line(self) -> bool:
+        return any(_SIGNATURE.search(unicodedata.normalize("NFKC", text)) for text in self.texts)
+
+    def has_date_line(self) -> bool:
+        return any(_DATE_LINE.search(unicodedata.normalize("NFKC", text)) for text in self.texts)
+
+    def unlocated(self, ticks: int | None) -> list[str]:
+        """The fields a rule may ask for whose label or section this document does not show (contract, "Blank or
+        not found"): reported to staff as ``unlocated_field``, never to the applicant as blank."""
+        optional = _SPEC.optional_sections()
+        out: list[str] = []
+        for field in _SPEC.fields:
+            if not (field.required or field.section in optional or field.kind == "signature"):
+                continue
+            if field.kind == "ticks":
+                located = ticks is not None
+            elif field.kind == "signature":
+                located = self.has_signature_line() or self.red_seals > 0
+            elif field.kind == "date":
+                located = self.has_date_line()
+            elif field.key == "schools":
+                # The block is there when one of its row labels or its header is: the section's name alone is not
+                # enough to say that its rows are blank.
+                located = any(self.hits.get(f"school.{column}") for column in _SCHOOL_HEADERS) or bool(
+                    self.columns_found.get(id(_SCHOOL_HEADERS))
+                )
+            else:
+                located = bool(self.hits.get(field.key))
+            if not located:
+                out.append(field.key)
+            elif field.kind == "table":
+                out.extend(f"{field.key}.{column}" for column in self._columns_not_found(field.key))
+        return out
+
+    def _columns_not_found(self, key: str) -> list[str]:
+        """The columns of a located table section whose header this document does not show."""
+        if key == "schools":
+            found = {column for column in _SCHOOL_HEADERS if self.hits.get(f"school.{column}")}
+            found |= self.columns_found.get(id(_SCHOOL_HEADERS), set())
+            return [column for column in _SCHOOL_HEADERS if column not in found]
+        headers = _TABLE_HEADERS[key]
+        named = self.columns_found.get(id(headers))
+        return [] if named is None else [column for column in headers if column not in named]
 
     def signer(self) -> str | None:
         for position, text in enumerate(self.texts):
@@ -490,8 +673,8 @@ class _Document:
             if not match:
                 continue
             rest = normal[match.end() :].split("\n")[0]
-            for label in _DATE_LABELS:
-                rest = rest.split(label)[0]
+            date = _DATE_LINE.search(rest)
+            rest = rest[: date.start()] if date else rest
             has_seal = PICTURE in rest
             name = clean_value(rest.replace(PICTURE, "").replace("_", ""))
             if name:
@@ -507,33 +690,77 @@ class _Document:
     def fill_date(self) -> str | None:
         for text in self.texts:
             normal = unicodedata.normalize("NFKC", text)
-            for label in _DATE_LABELS:
-                if label not in normal:
-                    continue
-                raw = clean_value(re.sub(r"^\s*[:：]", "", normal.split(label, 1)[1].split("\n")[0]))
-                if raw is None or is_blank_template(raw):
-                    return None
-                raw = raw.strip("_ ")
-                parsed = parse_date(raw)
-                return parsed.isoformat() if parsed else raw
+            match = _DATE_LINE.search(normal)
+            if match is None:
+                continue
+            raw = clean_value(_MARKS_PREFIX.sub("", normal[match.end() :].split("\n")[0]))
+            if raw is None or is_blank_template(raw):
+                return None
+            raw = raw.strip("_ ")
+            parsed = parse_date(raw)
+            return parsed.isoformat() if parsed else raw
         return None
 
     def province(self) -> str:
+        """Guangdong by its title, its own labels, or the category options only its form offers."""
         for text in self.texts:
-            if _key(text) in _GUANGDONG_KEYS or "新职业建议书" in text.replace(" ", ""):
+            key = _key(text)
+            if key in _GUANGDONG_KEYS or "新职业建议书" in key or "新职业(工种)建议书" in key:
+                return "guangdong"
+            if any(option in key for option in _GUANGDONG_OPTIONS) and ticked_options(text) != ([], []):
                 return "guangdong"
         return "shanghai"
 
 
-def _header_of(text: str, keys: Mapping[str, str]) -> str | None:
-    """A section's column for a header cell; a PDF may glue a neighbour's characters before it ("单单位位名称")."""
+def _heading_row(cells: list[Cell]) -> bool:
+    """A row that opens the next section ("七、有关法律法规情况…"): a table's rows end there, label or not."""
+    filled = [cell for cell in cells if cell.text.strip()]
+    return bool(filled) and filled[0].col == 0 and is_heading_numbered(filled[0].text)
+
+
+_HEADER_INDEXES: dict[int, LabelIndex] = {}
+
+
+def _header_index(headers: Mapping[str, tuple[str, ...]]) -> LabelIndex:
+    """The columns of a table section as an index (built once per section)."""
+    index = _HEADER_INDEXES.get(id(headers))
+    if index is None:
+        index = _HEADER_INDEXES[id(headers)] = LabelIndex(headers)
+    return index
+
+
+def _header_of(text: str, keys: Mapping[str, str], index: LabelIndex) -> str | None:
+    """A section's column for a header cell: by its wordings, loosely ("特有工具或设备"), or — a PDF may glue a
+    neighbour's characters before it ("单单位位名称") — by how it ends."""
     key = _key(text)
     if key in keys:
         return keys[key]
     if not key:
         return None
+    found = index.lookup(text)
+    if found is not None:
+        return found.field
     ends = [header for header in keys if key.endswith(header)]
     return keys[max(ends, key=len)] if ends else None
+
+
+_TAIL = 8
+_SENTENCE_ENDS = ("。", "；", ";", "！", "？", ".", "）", ")")
+
+
+def _tail_of_row(previous: Mapping[str, str | None], record: Mapping[str, str | None]) -> bool:
+    """Whether a PDF row is the tail of the row above, cut by a page break ("…培训中" above, "心" below): it fills
+    fewer columns than that row did, and none that row left blank."""
+    filled = {name for name, value in record.items() if value}
+    before = {name for name, value in previous.items() if value}
+    if not filled or not filled < before:
+        return False
+    # The few characters a page break pushed down, after a text it cut mid-word: a row of its own (a task with
+    # its tools left blank) holds a whole text, and the text above it ends a sentence.
+    return all(
+        len(record[name] or "") <= _TAIL and not (previous[name] or "").rstrip().endswith(_SENTENCE_ENDS)
+        for name in filled
+    )
 
 
 def _continues(previous: Mapping[str, str | None], record: Mapping[str, str | None]) -> bool:
@@ -557,10 +784,15 @@ def _category_of(option: str) -> str | None:
 
 
 def extract_proposal(layout: Layout) -> dict[str, Any]:
-    """The contract's ``new_occupation_proposal`` fields of a 建议书 layout (Word, PDF or a retyped copy).
+    """The contract's ``new_occupation_proposal`` fields of a 建议书 layout (Word, PDF or a retyped copy)."""
+    return read_proposal(layout)[0]
+
+
+def read_proposal(layout: Layout) -> tuple[dict[str, Any], list[str]]:
+    """The fields of a 建议书, and the paths of the fields whose label or section was not found.
 
     ``category_ticks`` counts the ticked category boxes so that the check can tell "none ticked" from "two
-    ticked" (``category`` is null in both cases).
+    ticked" (``category`` is null in both cases); it is null when no category box was found at all.
     """
     doc = _Document(layout)
     category, ticks = doc.category()
@@ -573,7 +805,7 @@ def extract_proposal(layout: Layout) -> dict[str, Any]:
 
     contact = group("contact", ("address", "person", "phone", "email"))
     contact["phone"] = _contact_phone(doc)
-    return {
+    fields = {
         "category": category,
         "category_ticks": ticks,
         "name": doc.value("name"),
@@ -589,7 +821,7 @@ def extract_proposal(layout: Layout) -> dict[str, Any]:
         "employers": doc.section_rows("employers", _ORG_HEADERS) or None,
         "analysis": group("analysis", ("background", "role", "tech_change", "prospects")),
         "schools": doc.schools() or None,
-        "training_orgs": doc.section_rows("training_orgs", _ORG_HEADERS) or None,
+        "training_orgs": doc.section_rows("training_orgs", _TRAINING_HEADERS) or None,
         "laws": doc.value("laws"),
         "foreign": {
             "regions": doc.items("foreign.regions") or None,
@@ -605,6 +837,7 @@ def extract_proposal(layout: Layout) -> dict[str, Any]:
         "fill_date": doc.fill_date(),
         "province": doc.province(),
     }
+    return fields, doc.unlocated(ticks)
 
 
 def _contact_phone(doc: _Document) -> str | None:
@@ -615,5 +848,8 @@ def _contact_phone(doc: _Document) -> str | None:
         for hit in phones:
             if hit.table == person.table and hit.cell is not None and hit.cell.row == person.cell.row:
                 return doc.value_at(hit)
-    after = [hit for hit in phones if person is None or hit.order > person.order]
+    if person is None:
+        # Without 联系人 to stand beside, the 联系电话 of 九 is the last one: the tables' columns come before it.
+        return doc.value_at(phones[-1]) if phones else None
+    after = [hit for hit in phones if hit.order > person.order]
     return doc.value_at(after[0]) if after else None

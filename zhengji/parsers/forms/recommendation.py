@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from zhengji.notices.forms import require_spec
+from zhengji.notices.registry import FormId
 from zhengji.parsers.forms.classify import (
     first_date,
-    label_value,
+    form_lines,
     parse_count,
     read_rows,
     seq_value,
@@ -24,21 +26,10 @@ from zhengji.parsers.model import Layout
 
 __all__ = ["extract_recommendation"]
 
-COLUMNS: dict[str, tuple[str, ...]] = {
-    "seq": ("序号",),
-    "code": ("职业编码", "职业代码", "编码"),
-    "occupation": ("职业", "职业名称"),
-    "work_type": ("工种", "工种名称"),
-    "standard_name": ("国家职业技能标准名称", "国家职业标准名称", "标准名称"),
-    "standard_version": ("国家职业技能标准版本", "国家职业标准版本", "标准版本", "版本号", "版本"),
-    "shortage_listed": ("是否已纳入急需紧缺职业目录", "是否纳入急需紧缺职业目录", "急需紧缺职业目录", "急需紧缺"),
-    "industries": ("产业类别", "产业标签"),
-    "estimated_count": ("预计评价人次", "预计评价人数", "预计评价"),
-    "reason": ("推荐理由",),
-}
-_STOPS = ("联系人", "联系方式", "推荐单位", "填表说明", "备注", "抄送")
-_RECOMMENDER = ("推荐单位(加盖公章)", "推荐单位(盖章)", "推荐单位")
-_LABELS = (*_RECOMMENDER, "联系人", "联系方式", "联系电话")
+_SPEC = require_spec(FormId.skill_level_recommendation)
+COLUMNS = _SPEC.header_aliases()
+_STOPS = _SPEC.row_stops
+LINES = form_lines(FormId.skill_level_recommendation, ("recommender", "contact_person", "contact_phone"))
 
 
 def _row(row: dict[str, str | None]) -> dict[str, Any]:
@@ -63,9 +54,9 @@ def extract_recommendation(layout: Layout) -> dict[str, Any]:
     free = [unit for unit in units(layout) if not table.uses(unit)]
     fill_date = first_date(free)
     return {
-        "recommender": label_value(free, _RECOMMENDER, _LABELS),
-        "contact_person": label_value(free, ("联系人",), _LABELS),
-        "contact_phone": label_value(free, ("联系方式", "联系电话"), _LABELS),
+        "recommender": LINES.value(free, "recommender"),
+        "contact_person": LINES.value(free, "contact_person"),
+        "contact_phone": LINES.value(free, "contact_phone"),
         "fill_date": fill_date,
         "rows": [_row(row) for row in table.rows],
     }

@@ -12,13 +12,15 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from zhengji.notices.forms import require_spec
+from zhengji.notices.registry import FormId
 from zhengji.parsers.forms.classify import (
+    SAMPLE_MARKS,
     Unit,
     find_date,
     first_date,
-    is_label,
+    form_lines,
     key,
-    label_value,
     norm,
     parse_count,
     read_rows,
@@ -28,6 +30,7 @@ from zhengji.parsers.forms.classify import (
     title_key,
     units,
 )
+from zhengji.parsers.forms.headings import Headings
 from zhengji.parsers.forms.text import clean_value
 from zhengji.parsers.model import PICTURE, Layout
 
@@ -35,25 +38,22 @@ __all__ = ["extract_special_content", "extract_special_proposal", "extract_speci
 
 # --- 附件1 推荐汇总表 --------------------------------------------------------------------------------------
 
-_SUMMARY_COLUMNS: dict[str, tuple[str, ...]] = {
-    "seq": ("序号",),
-    "domain": ("所属领域及代码", "所属领域", "领域及代码"),
-    "project": ("项目名称", "考核项目名称", "专项职业能力考核项目名称"),
-    "industries": ("产业类别", "产业标签"),
-    "institution": ("拟承担评价任务的考核机构", "考核机构", "拟承担评价任务的考核机构(统一社会信用代码)"),
-    "estimated_count": ("预计考核人次", "预计考核人数", "预计考核"),
-    "reason": ("推荐理由",),
-}
-_SUMMARY_STOPS = ("推荐意见", "推荐单位意见", "填表说明", "备注", "抄送")
-_RECOMMENDER = ("推荐单位(加盖公章)", "推荐单位(盖章)", "推荐单位")
-_LABELS = (*_RECOMMENDER, "联系人", "联系电话", "联系方式")
-_SAMPLE = {"样例", "示例", "例", "样表", "填写样例"}
+_SUMMARY_SPEC = require_spec(FormId.special_ability_summary)
+_SUMMARY_COLUMNS = _SUMMARY_SPEC.header_aliases()
+_SUMMARY_STOPS = _SUMMARY_SPEC.row_stops
+SUMMARY_LINES = form_lines(
+    FormId.special_ability_summary, ("recommender", "contact_person", "contact_phone", "opinion")
+)
 
-_DOMAIN_CODE = re.compile(r"[(（]?\s*(\d\s*-\s*\d{2}(?:\s*-\s*\d{2}){0,2})\s*[)）]?")
+# A code as typed, whatever its groups' widths ("4-04-05", "4-4-05"): the code check judges its form; cutting
+# "4-4-05" to "4-05" would hide the mistake and report another.
+_DOMAIN_CODE = re.compile(r"[(（]?\s*(?<![\d-])(\d{1,2}(?:\s*-\s*\d{1,2}){1,3})(?![\d-])\s*[)）]?")
 # In brackets (spaces inside allowed: a wrapped PDF cell), or a bare run of 15–20 code characters.
 _CREDIT_CODE = re.compile(
-    r"[(（]\s*([0-9A-Za-z][0-9A-Za-z ]{6,30}[0-9A-Za-z])\s*[)）]|(?<![0-9A-Za-z])([0-9A-Z]{15,20})(?![0-9A-Za-z])"
+    r"[(（]\s*(?:统一社会信用代码\s*[:：]?\s*)?([0-9A-Za-z][0-9A-Za-z ]{6,30}[0-9A-Za-z])\s*[)）]"
+    r"|(?<![0-9A-Za-z])([0-9A-Z]{15,20})(?![0-9A-Za-z])"
 )
+_EMPTY_BRACKETS = re.compile(r"[(（]\s*[)）]")
 
 
 def split_domain(text: str | None) -> tuple[str | None, str | None]:
@@ -78,7 +78,9 @@ def split_institution(text: str | None) -> tuple[str | None, str | None]:
     group = 1 if match.group(1) else 2
     code = "".join(source[match.start(group) : match.end(group)].split())
     rest = (source[: match.start()] + source[match.end() :]).strip(" ,，、:：\u3000")
-    rest = re.sub(r"统一社会信用代码\s*[:：]?", "", rest).strip(" ,，、:：")
+    rest = re.sub(r"统一社会信用代码\s*[:：]?", "", rest)
+    # "单位名（统一社会信用代码：…）" leaves no "（）" behind once the code is taken out.
+    rest = _EMPTY_BRACKETS.sub("", rest).strip(" ,，、:：")
     return clean_value(rest), code
 
 
@@ -101,7 +103,7 @@ def _summary_row(row: dict[str, str | None]) -> dict[str, Any]:
 def _opinion_date(found: Sequence[Unit]) -> str | None:
     """The date of the 推荐意见 row (its label cell spans the opinion and the date rows)."""
     for unit in found:
-        if unit.cell is not None and is_label(unit.text, ("推荐意见", "推荐单位意见")):
+        if unit.cell is not None and SUMMARY_LINES.label_rest(unit, "opinion") is not None:
             fill_date, _rest = find_date(unit.text + "\n" + row_texts(unit))
             if fill_date:
                 return fill_date
@@ -112,14 +114,15 @@ def extract_special_summary(layout: Layout) -> dict[str, Any]:
     """The contract's ``special_ability_summary`` fields; the template's "样例" row is not a row."""
     table = read_rows(layout, _SUMMARY_COLUMNS, min_keys=3, stops=_SUMMARY_STOPS)
     free = [unit for unit in units(layout) if not table.uses(unit)]
-    rows = [row for row in table.rows if key(row.get("seq")) not in _SAMPLE]
+    # The template's 样例 row, wherever its marker is (read_rows skips it when the marker opens the row).
+    rows = [row for row in table.rows if key(row.get("seq")) not in SAMPLE_MARKS]
     fill_date = _opinion_date(free)
     if fill_date is None:
         fill_date = first_date(free)
     return {
-        "recommender": label_value(free, _RECOMMENDER, _LABELS),
-        "contact_person": label_value(free, ("联系人",), _LABELS),
-        "contact_phone": label_value(free, ("联系电话", "联系方式"), _LABELS),
+        "recommender": SUMMARY_LINES.value(free, "recommender"),
+        "contact_person": SUMMARY_LINES.value(free, "contact_person"),
+        "contact_phone": SUMMARY_LINES.value(free, "contact_phone"),
         "fill_date": fill_date,
         "rows": [_summary_row(row) for row in rows],
     }
@@ -145,14 +148,17 @@ def _heading_rest(text: str, headings: Sequence[str]) -> str | None:
     return None
 
 
-def _section(found: Sequence[Unit], start: Sequence[str], ends: Sequence[str]) -> list[str]:
-    """The texts after the heading ``start`` up to the next heading in ``ends`` (in reading order)."""
+def _section(
+    found: Sequence[Unit], headings: Headings, name: str, ends: Sequence[str], after: Sequence[str] = ()
+) -> list[str]:
+    """The texts after the heading of section ``name`` up to the heading of one of the sections ``ends``, or a
+    line starting with one of ``after`` (in reading order)."""
     collected: list[str] = []
     inside = False
     for unit in found:
-        if inside and _heading_rest(unit.text, ends) is not None:
+        if inside and (headings.starts(unit.text, ends) or _heading_rest(unit.text, after) is not None):
             break
-        rest = _heading_rest(unit.text, start) if not inside else None
+        rest = headings.rest(unit.text, name) if not inside else None
         if rest is not None:
             inside = True
             if rest.strip():
@@ -171,8 +177,7 @@ PROJECT_GUIDANCE = (
     "经济效益等方面预测）等。"
 )
 INSTITUTION_GUIDANCE = "包括但不限于：推荐单位的基本情况、开展技能人才评价的工作基础，相关行业优势和专业优势等。"
-_PROJECT = ("考核项目推荐情况",)
-_INSTITUTION = ("拟承担评价任务的考核机构推荐情况", "考核机构推荐情况")
+_PROPOSAL_HEADINGS = Headings.of(require_spec(FormId.special_ability_proposal))
 # A 建议书 sent "含主要考核内容" carries 附件3 after it; its title ends section 二.
 _AFTER_SECTIONS = ("附件", "抄送")
 
@@ -205,8 +210,8 @@ def extract_special_proposal(layout: Layout) -> dict[str, Any]:
     found = units(layout)
     cut = next((index for index, unit in enumerate(found) if _ends_content(unit) and index > 0), len(found))
     found = found[:cut]
-    project = _section(found, _PROJECT, (*_INSTITUTION, *_AFTER_SECTIONS))
-    institution = _section(found, _INSTITUTION, _AFTER_SECTIONS)
+    project = _section(found, _PROPOSAL_HEADINGS, "project", ("institution",), _AFTER_SECTIONS)
+    institution = _section(found, _PROPOSAL_HEADINGS, "institution", (), _AFTER_SECTIONS)
     return {
         "project_section": _without_guidance(project, PROJECT_GUIDANCE),
         "institution_section": _without_guidance(institution, INSTITUTION_GUIDANCE),
@@ -215,13 +220,10 @@ def extract_special_proposal(layout: Layout) -> dict[str, Any]:
 
 # --- 附件3 主要考核内容 ---------------------------------------------------------------------------------
 
-_CONTENT_COLUMNS: dict[str, tuple[str, ...]] = {
-    "task": ("工作任务",),
-    "norms": ("操作规范",),
-    "knowledge": ("相关知识",),
-    "weight": ("考核比重", "比重", "权重"),
-}
-_ABILITY_HEADINGS = ("能力标准与评价内容", "能力标准和考核内容", "能力标准和评价内容", "能力标准与考核内容", "能力标准")
+_CONTENT_SPEC = require_spec(FormId.special_ability_content)
+_CONTENT_COLUMNS = _CONTENT_SPEC.header_aliases("tasks")
+_CONTENT_HEADINGS = Headings.of(_CONTENT_SPEC)
+CONTENT_LINES = form_lines(FormId.special_ability_content, ("ability_name", "domain"))
 _CONTENT_LABELS = ("能力名称", "所属领域", "工作任务", "操作规范", "相关知识", "考核比重")
 # The template's typesetting notes: "（正文采用小四号宋体、标题加粗）" and the like.
 _TYPESETTING = re.compile(r"^[(（].*采用.*[号体].*[)）]$")
@@ -230,17 +232,43 @@ _PROJECT_PLACEHOLDER = {"专项职业能力考核项目名称", "(专项职业�
 
 
 def _project(found: Sequence[Unit]) -> str | None:
-    for unit in found[:12]:
+    """The project's name from the title "（项目名称）主要考核内容"; where the title names no project, from the
+    line above it (a title split over two paragraphs) or a bracketed line under it ("（项目名称）")."""
+    for position, unit in enumerate(found[:12]):
         title = title_key(unit.text)
         match = _TITLE.match(title)
         if match is None or len(key(unit.text)) > 60:
             continue
-        # Take the name as typed (spaces inside kept), not the folded key.
-        text = re.sub(r"^\s*附件\s*[0-9０-９一二三四五六七八九十]*\s*[:：.、]?", "", unit.text)
-        text = re.sub(r"主\s*要\s*考\s*核\s*内\s*容.*$", "", text, flags=re.S).strip()
-        name = _unbracket(text)
-        return None if key(name) in _PROJECT_PLACEHOLDER or not key(name) else clean_value(name)
+        name = _named(unit.text)
+        if name is None and position > 0 and found[position - 1].cell is None:
+            name = _named(found[position - 1].text)
+        if name is None and position + 1 < len(found) and found[position + 1].cell is None:
+            below = found[position + 1].text
+            subtitle = _unbracket(below) != below.strip() and not _TYPESETTING.match(below.strip())
+            name = _named(below) if subtitle else None
+        return name
     return None
+
+
+# Words of the form's own title around the project's name ("…专项职业能力考核项目主要考核内容").
+_GENERIC_NAME = re.compile(
+    r"(?:专\s*项\s*)?(?:职\s*业\s*)?能\s*力\s*(?:考\s*核\s*)?(?:项\s*目\s*)?$|考\s*核\s*项\s*目\s*$"
+)
+_QUOTES = "“”\"'「」『』《》‘’ \u3000"
+
+
+def _named(text: str) -> str | None:
+    """The project name in a title line as typed (spaces inside kept), None for the template's placeholder."""
+    text = re.sub(r"^\s*附件\s*[0-9０-９一二三四五六七八九十]*\s*[:：.、]?", "", text)
+    text = re.sub(r"主\s*要\s*考\s*核\s*内\s*容.*$", "", text, flags=re.S).strip()
+    text = _unbracket(text)
+    generic = re.search(_GENERIC_NAME, text)
+    if generic is not None and "专项" in norm(text)[generic.start() :]:
+        text = text[: generic.start()]
+    name = _unbracket(text.strip(_QUOTES))
+    if key(name) in _PROJECT_PLACEHOLDER or not key(name) or len(key(name)) > 40 or _TYPESETTING.match(name):
+        return None
+    return clean_value(name)
 
 
 def _unbracket(text: str) -> str:
@@ -266,10 +294,10 @@ def parse_weight(text: str | None) -> int | float | None:
 def extract_special_content(layout: Layout) -> dict[str, Any]:
     """The contract's ``special_ability_content`` fields."""
     found = units(layout)
-    table = read_rows(layout, _CONTENT_COLUMNS, min_keys=3, stops=("能力名称",))
+    table = read_rows(layout, _CONTENT_COLUMNS, min_keys=3, stops=_CONTENT_SPEC.row_stops)
     definition_parts = [
         text
-        for text in _section(found, ("定义",), (*_ABILITY_HEADINGS, *_CONTENT_LABELS))
+        for text in _section(found, _CONTENT_HEADINGS, "definition", ("ability",), _CONTENT_LABELS)
         if not _TYPESETTING.match(text.strip()) and text.strip()
     ]
     tasks = [
@@ -282,10 +310,12 @@ def extract_special_content(layout: Layout) -> dict[str, Any]:
         for row in table.rows
         if any(row.get(name) for name in ("task", "norms", "knowledge"))
     ]
+    ability_name = CONTENT_LINES.value(found, "ability_name")
     return {
-        "project": _project(found),
+        # The 能力名称 names the project where the title does not ("主要考核内容" alone).
+        "project": _project(found) or ability_name,
         "definition": clean_value("\n".join(definition_parts)),
-        "ability_name": label_value(found, ("能力名称",), _CONTENT_LABELS),
-        "domain": label_value(found, ("所属领域",), _CONTENT_LABELS),
+        "ability_name": ability_name,
+        "domain": CONTENT_LINES.value(found, "domain"),
         "tasks": tasks,
     }

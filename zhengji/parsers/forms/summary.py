@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from zhengji.notices.forms import require_spec
+from zhengji.notices.registry import FormId
 from zhengji.parsers.forms.classify import (
+    LineLabels,
     Rows,
     Unit,
     find_date,
     first_date,
-    is_label,
     key,
-    label_value,
     norm,
     read_rows,
     row_texts,
@@ -26,23 +27,14 @@ from zhengji.parsers.forms.classify import (
     units,
     yes_no,
 )
+from zhengji.parsers.forms.locate import unlocated_paths
 from zhengji.parsers.forms.text import clean_value
 from zhengji.parsers.model import PICTURE, Layout
 
 __all__ = ["category_of", "extract_summary"]
 
-_COLUMNS: dict[str, tuple[str, ...]] = {
-    "seq": ("序号",),
-    "category": ("申报类别", "新职业类别"),
-    "name": ("新职业名称", "职业(工种)名称", "职业名称"),
-    "alt_names": ("备选名称",),
-    "definition": ("职业(工种)定义", "新职业定义", "定义"),
-    "related_occupations": ("与相关职业(工种)的关系", "与相关职业的关系", "与相关职业"),
-    "industry": ("所属行业",),
-    "proposer": ("新职业建议单位", "建议单位", "申报单位", "申报单位/个人"),
-    "contact": ("联系人及电话", "联系人及联系方式", "联系方式"),
-    "city_reviewed": ("地市是否有初审", "是否有初审", "地市初审"),
-}
+_SPEC = require_spec(FormId.new_occupation_summary)
+_COLUMNS = _SPEC.header_aliases()
 _GUANGDONG_COLUMNS = {
     "category",
     "alt_names",
@@ -52,17 +44,34 @@ _GUANGDONG_COLUMNS = {
     "contact",
     "city_reviewed",
 }
-_STOPS = ("推荐单位意见", "推荐意见", "备注", "填表说明", "抄送")
+_STOPS = _SPEC.row_stops
 
-_RECOMMENDER = ("推荐单位(加盖公章)", "推荐单位(盖章)", "推荐单位")
-_FILLER = ("填表人及联系方式(单位盖章)", "填表人及联系方式", "填表人")
-_FILL_TIME = ("填报时间", "填表时间", "填写时间")
-_LABELS = (*_RECOMMENDER, *_FILLER, *_FILL_TIME, "联系人", "联系电话", "联系方式")
 
+def _printed(name: str, province: str | None = None) -> tuple[str, ...]:
+    """A field's label as one province prints it, and its accepted wordings."""
+    spec = _SPEC.field(name)
+    if spec is None:
+        return ()
+    return (spec.label_for(province), *spec.accepted)
+
+
+# The lines above and below the table. Guangdong prints one line for the unit, the person and the phone
+# ("填表人及联系方式（单位盖章）"); a separate "填表人：" line is its contact person.
+LINES = LineLabels(
+    {
+        "recommender": _printed("recommender"),
+        "filler": _SPEC.wordings_of("recommender_gd"),
+        "fill_time": _SPEC.wordings_of("fill_time_gd"),
+        "contact_person": (*_printed("contact_person"), *_printed("contact_person", "guangdong")),
+        "contact_phone": _SPEC.wordings_of("contact_phone"),
+        "opinion": _SPEC.wordings_of("opinion"),
+    },
+    signature=("recommender", "filler"),
+)
 STAMP_MARK = re.compile(r"[(（]\s*(?:加盖公章|盖章|公章|签章|签字|盖章或签字)\s*[)）]")
 _PHONE = re.compile(r"(?<!\d)(?:1[3-9]\d{9}|0\d{2,3}[-\s]?\d{7,8}(?:-\d{1,6})?|\d{7,8})(?!\d)")
 _ORGANISATION = re.compile(r"(局|厅|委|委员会|中心|办公室|协会|学会|公司|集团|大学|学院|学校|研究院|研究所|单位|部)$")
-_CITY_IN_TITLE = re.compile(r"新职业信息汇总表\s*[(（]\s*([^()（）]+?)\s*[)）]")
+_CITY_IN_TITLE = re.compile(r"新职业(?:信息)?\S{0,4}汇总表\s*[(（]\s*([^()（）]+?)\s*[)）]")
 
 
 def category_of(text: str | None) -> str | None:
@@ -101,9 +110,9 @@ def _guangdong_row(row: dict[str, str | None]) -> dict[str, Any]:
 def _opinion(found: list[Unit]) -> tuple[str | None, str | None]:
     """The 推荐单位意见 row: its text without the date, and the date."""
     for unit in found:
-        if not is_label(unit.text, ("推荐单位意见", "推荐意见")) or unit.cell is None:
+        own = LINES.label_rest(unit, "opinion") if unit.cell is not None else None
+        if own is None:
             continue
-        own = re.sub(r"^\s*推\s*荐\s*(单\s*位\s*)?意\s*见\s*[:：]?", "", unit.text)
         text = "\n".join(part for part in (own, row_texts(unit)) if part.strip())
         fill_date, rest = find_date(text)
         # What is left of the printed "（盖章）  年 月 日" line is not part of the opinion.
@@ -142,35 +151,48 @@ def _city_from_title(found: list[Unit]) -> str | None:
     return None
 
 
-def extract_summary(layout: Layout) -> dict[str, Any]:
-    """The contract's ``new_occupation_summary`` fields of a 沪 or 粤 汇总表."""
+def extract_summary(layout: Layout) -> tuple[dict[str, Any], list[str]]:
+    """The contract's ``new_occupation_summary`` fields of a 沪 or 粤 汇总表, and the required fields not located.
+
+    Guangdong's "填表人及联系方式（单位盖章）" line is the label of the unit, the person and the phone together: where
+    it stands, a part missing from it is blank, not unlocated.
+    """
     found = units(layout)
     table: Rows = read_rows(layout, _COLUMNS, min_keys=2, stops=_STOPS)
-    guangdong = bool(_GUANGDONG_COLUMNS & table.header.keys()) or any(
-        key(unit.text).startswith(("填表人及联系方式", "新职业信息汇总表")) for unit in found
-    )
     free = [unit for unit in found if not table.uses(unit)]
+    fields = _read(found, free, table)
+    unlocated = unlocated_paths(_SPEC, layout, fields)
+    if fields["province"] == "guangdong" and LINES.located(free, "filler"):
+        unlocated = [path for path in unlocated if path not in {"recommender", "contact_person", "contact_phone"}]
+    return fields, unlocated
+
+
+def _read(found: list[Unit], free: list[Unit], table: Rows) -> dict[str, Any]:
+    guangdong = (
+        bool(_GUANGDONG_COLUMNS & table.header.keys())
+        or any(key(unit.text).startswith(("填表人及联系方式", "新职业信息汇总表")) for unit in found)
+        or LINES.located(free, "filler")
+    )
     if guangdong:
-        filler = label_value(free, _FILLER, _LABELS)
-        organisation, person, phone = _split_filler(filler)
-        fill_date, _rest = find_date(label_value(free, _FILL_TIME, _LABELS, cut_date=False))
+        organisation, person, phone = _split_filler(LINES.value(free, "filler"))
+        fill_date, _rest = find_date(LINES.value(free, "fill_time", cut_date=False))
         return {
-            "recommender": label_value(free, _RECOMMENDER, _LABELS) or organisation or _city_from_title(found),
-            "contact_person": label_value(free, ("联系人",), _LABELS) or person,
-            "contact_phone": label_value(free, ("联系电话", "联系方式"), _LABELS) or phone,
-            "fill_date": fill_date,
+            "recommender": LINES.value(free, "recommender") or organisation or _city_from_title(found),
+            "contact_person": LINES.value(free, "contact_person") or person,
+            "contact_phone": LINES.value(free, "contact_phone") or phone,
+            # A retyped form may date it on a line of its own under the table instead.
+            "fill_date": fill_date or first_date(free),
             "rows": [_guangdong_row(row) for row in table.rows],
             "opinion": _opinion(free)[0],
             "province": "guangdong",
         }
     opinion, fill_date = _opinion(free)
     if fill_date is None:
-        # A retyped form may date it on a line of its own under the table instead.
         fill_date = first_date(free)
     return {
-        "recommender": label_value(free, _RECOMMENDER, _LABELS),
-        "contact_person": label_value(free, ("联系人",), _LABELS),
-        "contact_phone": label_value(free, ("联系电话", "联系方式"), _LABELS),
+        "recommender": LINES.value(free, "recommender"),
+        "contact_person": LINES.value(free, "contact_person"),
+        "contact_phone": LINES.value(free, "contact_phone"),
         "fill_date": fill_date,
         "rows": [_shanghai_row(row) for row in table.rows],
         "opinion": opinion,

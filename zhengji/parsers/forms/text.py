@@ -1,33 +1,27 @@
 """Text helpers every form extractor shares: labels compared as a clerk reads them, and tick boxes.
 
 Applicants retype forms: labels gain full-width spaces, footnote marks (¹ ② ^③), colons and line breaks; the
-extractors compare normalised labels so that "新职业名称 ²" and "新 职 业 名 称：" are the same label.
+extractors compare labels through the one normaliser (:mod:`zhengji.parsers.forms.wording`), so that
+"新职业名称 ²" and "新 职 业 名 称：" are the same label.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 
+from zhengji.parsers.forms.wording import fold, normalise
 from zhengji.parsers.model import CHECKED, UNCHECKED
 
-_FOOTNOTES = re.compile(r"[¹²³⁴⁵⁶⁷⁸⁹⁰①-⑳㉑-㉟®^]|\^\S|\[\d+\]")
-_PUNCT = str.maketrans({"：": "", ":": "", "*": "", "＊": "", "“": "", "”": "", '"': ""})
+__all__ = ["clean_value", "fold", "label_key", "ticked_options"]
+
 # Marks people put in a box or bracket to tick it.
 TICK_MARKS = frozenset({"√", "✓", "✔", "☑", "☒", "■", "▇", "●", "◉", "✗", "✘", "x", "X", "×", "v", "V", CHECKED})
 EMPTY_MARKS = frozenset({"☐", "□", "○", "◯", UNCHECKED})
 
 
-def fold(text: str | None) -> str:
-    """NFKC, no whitespace at all: the form in which two spellings of one label compare equal."""
-    if not text:
-        return ""
-    return "".join(unicodedata.normalize("NFKC", text).split())
-
-
 def label_key(text: str | None) -> str:
-    """A label as compared: folded, footnote marks and colons removed, brackets half-width."""
-    return fold(_FOOTNOTES.sub("", text or "")).translate(_PUNCT)
+    """A label as compared: the one normaliser's key (marks, numbering, colons and spaces gone)."""
+    return normalise(text)
 
 
 def clean_value(text: str | None) -> str | None:
@@ -36,23 +30,6 @@ def clean_value(text: str | None) -> str | None:
         return None
     value = text.strip().strip("\u3000").strip()
     return value or None
-
-
-def label_matches(text: str | None, *labels: str) -> bool:
-    """True when ``text`` is one of ``labels`` (or starts with one, for cells such as "新职业产生背景（400字以内）")."""
-    key = label_key(text)
-    return bool(key) and any(key == label_key(label) or key.startswith(label_key(label)) for label in labels)
-
-
-def after_label(text: str, *labels: str) -> str | None:
-    """The value typed after a label in the same cell or line: "联系人：张三" → "张三"."""
-    folded_text = unicodedata.normalize("NFKC", text)
-    for label in labels:
-        pattern = r"\s*".join(re.escape(char) for char in unicodedata.normalize("NFKC", label) if not char.isspace())
-        match = re.search(pattern + r"[\s¹²³⁴⁵⁶⁷⁸⁹⁰①-⑳]*[:：]?", folded_text)
-        if match:
-            return clean_value(folded_text[match.end() :])
-    return None
 
 
 _MARKS = "√✓✔☑☒■▇●◉✗✘xX×vV" + CHECKED

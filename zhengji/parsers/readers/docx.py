@@ -9,7 +9,8 @@ package (styles.xml alone is 350 KB in files made from its template or re-saved 
 8–10 ms, while the three parts a reader needs take well under one.
 
 Blocks come in reading order as a clerk sees the printed form: page-header paragraphs first (a retyped form
-often carries its title there), then the body's paragraphs and tables, then the footers.
+often carries its title there), then the body's paragraphs and tables, then the footers. Text set superscript
+reads as Unicode superscripts ("新职业名称¹", "m²"; see :mod:`zhengji.parsers.readers.superscript`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import Any
 from lxml import etree
 
 from zhengji.parsers.model import CHECKED, PICTURE, UNCHECKED, Block, Cell, Layout, Table, Unreadable
+from zhengji.parsers.readers.superscript import to_superscript
 
 CORRUPT = "该 Word 文件已损坏，无法打开，请重新导出 .docx 或 PDF 后发送。"
 ENCRYPTED = "该 Word 文件设有打开密码，请取消密码后重新发送。"
@@ -43,6 +45,9 @@ _RELATIONSHIP = f"{{{_R_PACKAGE_NS}}}Relationship"
 # The main document's relationship type (ECMA-376 Part 1, 15.2.12.1); spelled out rather than imported from
 # python-docx, whose import alone costs ~50 ms on every `zhengji check`.
 _OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+_STYLES = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"
+# A chain of character styles each based on the next is followed this far; a longer one is a loop.
+_MAX_STYLE_DEPTH = 16
 
 _W_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _W14_NS = "http://schemas.microsoft.com/office/word/2010/wordml"
@@ -86,6 +91,8 @@ W_SECT_PR, W_SECT_PR_CHANGE, W_HEADER_REF, W_FOOTER_REF, W_TITLE_PG = (
     _w("titlePg"),
 )
 W_RPR, W_RFONTS = _w("rPr"), _w("rFonts")
+W_R, W_VERT_ALIGN, W_R_STYLE = _w("r"), _w("vertAlign"), _w("rStyle")
+W_STYLE, W_STYLE_ID, W_BASED_ON = _w("style"), _w("styleId"), _w("basedOn")
 W_VAL, W_TYPE, W_FONT, W_CHAR, W_FLD_CHAR_TYPE = _w("val"), _w("type"), _w("font"), _w("char"), _w("fldCharType")
 W_ASCII, W_H_ANSI, W_EAST_ASIA = _w("ascii"), _w("hAnsi"), _w("eastAsia")
 W14_CHECKBOX, W14_CHECKED, W14_VAL = f"{{{_W14_NS}}}checkbox", f"{{{_W14_NS}}}checked", f"{{{_W14_NS}}}val"
@@ -185,7 +192,9 @@ def _open(data: bytes) -> tuple[Any, Any, list[Any], list[Any]]:
             body = _child(document, W_BODY) if document.tag == W_DOCUMENT else None
             if body is None:
                 raise Unreadable(CORRUPT)
-            headers, footers = _header_footer_parts(document, package.relationships(main), package)
+            relationships = package.relationships(main)
+            headers, footers = _header_footer_parts(document, relationships, package)
+            _mark_superscripts([document, *headers, *footers], lambda: _superscript_styles(package, relationships))
     except Unreadable:
         raise
     except Exception as error:
@@ -234,11 +243,21 @@ class _Package:
             raise Unreadable(CORRUPT)
         return self._parse(info)
 
+    def raw(self, part: str) -> bytes | None:
+        """A part's bytes, or None when the package has no such part or it is too large to be a form's."""
+        info = self._members.get(part.lower())
+        if info is None or info.file_size > MAX_XML_PART_BYTES:
+            return None
+        return self._archive.read(info)
+
+    def parse(self, raw: bytes) -> Any:
+        return etree.fromstring(raw, self._parser)
+
     def _parse(self, info: zipfile.ZipInfo) -> Any:
         # A filled form's document.xml is well under 1 MB; an XML part this large is a zip bomb or not a form.
         if info.file_size > MAX_XML_PART_BYTES:
             raise Unreadable(TOO_LARGE)
-        return etree.fromstring(self._archive.read(info), self._parser)
+        return self.parse(self._archive.read(info))
 
 
 def _header_footer_parts(
@@ -265,6 +284,71 @@ def _header_footer_parts(
                 seen.add(target[1])
                 found.append(package.xml(target[1]))
     return headers, footers
+
+
+def _mark_superscripts(parts: list[Any], superscript_styles: Callable[[], frozenset[str]]) -> None:
+    """Rewrite the text of superscript runs as Unicode superscripts, in the parsed XML, before it is read.
+
+    A footnote mark typed after a label ("新职业名称" and a superscript "1") must not read as part of the label.
+    A run is superscript by its own ``w:vertAlign``, or else by its character style; the styles part is read
+    only when some run names a style, and is then searched only if it mentions superscript at all. Looking the
+    two elements up through lxml's C iteration leaves the walk over the text as fast as it was.
+    """
+    styles: frozenset[str] | None = None
+    for part in parts:
+        for mark in part.iter(W_VERT_ALIGN, W_R_STYLE):
+            properties = mark.getparent()
+            run = properties.getparent() if properties is not None and properties.tag == W_RPR else None
+            if run is None or run.tag != W_R:
+                continue  # a paragraph mark's properties, or the old properties of a tracked format change
+            if mark.tag == W_VERT_ALIGN:
+                superscript = mark.get(W_VAL) == "superscript"
+            elif _child(properties, W_VERT_ALIGN) is None:
+                styles = superscript_styles() if styles is None else styles
+                superscript = mark.get(W_VAL) in styles
+            else:
+                continue  # the run's own vertical alignment wins over its style's
+            if superscript:
+                for text in run:
+                    if text.tag == W_T and text.text:
+                        text.text = to_superscript(text.text)
+
+
+def _superscript_styles(package: _Package, relationships: dict[str, tuple[str, str]]) -> frozenset[str]:
+    """The ids of the character styles that set their text superscript, themselves or through ``w:basedOn``."""
+    part = next((target for kind, target in relationships.values() if kind == _STYLES), None)
+    try:
+        raw = package.raw(part) if part is not None else None
+        if raw is None or b"superscript" not in raw:
+            return frozenset()
+        root = package.parse(raw)
+    except Exception:
+        # Broken styles (a bad CRC, broken XML) cost only the marks set by a style, not the whole document,
+        # which Word itself still opens.
+        return frozenset()
+    based_on: dict[str, str] = {}
+    aligned: dict[str, str] = {}
+    for style in root:
+        if style.tag != W_STYLE or style.get(W_TYPE) != "character":
+            continue
+        style_id = style.get(W_STYLE_ID, "")
+        parent = _child(style, W_BASED_ON)
+        if parent is not None:
+            based_on[style_id] = parent.get(W_VAL, "")
+        properties = _child(style, W_RPR)
+        align = _child(properties, W_VERT_ALIGN) if properties is not None else None
+        if align is not None:
+            aligned[style_id] = align.get(W_VAL, "")
+    found = set()
+    for style_id in based_on.keys() | aligned.keys():
+        current: str | None = style_id
+        for _ in range(_MAX_STYLE_DEPTH):
+            if current is None or current in aligned:
+                break
+            current = based_on.get(current)
+        if current is not None and aligned.get(current) == "superscript":
+            found.add(style_id)
+    return frozenset(found)
 
 
 def _has_revisions(document: Any) -> bool:

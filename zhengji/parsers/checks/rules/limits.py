@@ -1,4 +1,4 @@
-"""Length limits printed on a form ("新职业产生背景（400 字以内）"), counted by ``checks.lengths``."""
+"""Length limits printed on a form ("新职业产生背景（400 字以内）", in the form data), counted by ``checks.lengths``."""
 
 from __future__ import annotations
 
@@ -9,14 +9,6 @@ from zhengji.parsers.checks.lengths import count_chars
 from zhengji.parsers.checks.rules.base import Rule
 from zhengji.parsers.checks.view import FieldView
 from zhengji.parsers.model import Finding
-
-# 五、职业分析 of both 建议书 (沪人社职〔2025〕77号 附件1, 粤人社函〔2026〕159号 附件1).
-ANALYSIS_LIMITS = {
-    "analysis.background": 400,
-    "analysis.role": 300,
-    "analysis.tech_change": 400,
-    "analysis.prospects": 200,
-}
 
 
 class LengthLimits(Rule):

@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from zhengji.notices.forms import form_spec
 from zhengji.parsers.checks.context import CheckContext
 from zhengji.parsers.checks.dates import is_blank_template
 from zhengji.parsers.checks.rules.base import Rule
@@ -36,6 +37,19 @@ def placeholder(value: Any) -> str | None:
     return None
 
 
+def _waived_sections(doc: FieldView, ctx: CheckContext) -> set[str]:
+    """The sections this document need not fill: 粤 调整变更 needs none of 三 to 八 (its footnote ②)."""
+    spec = form_spec(doc.form)
+    if spec is None or doc.get("category") not in ctx.sections_waived_for:
+        return set()
+    return spec.waivable_sections()
+
+
+def _section_of(doc: FieldView, path: str) -> str | None:
+    spec = form_spec(doc.form)
+    return spec.section_of(path) if spec is not None else None
+
+
 class RequiredFields(Rule):
     """Fields outside any table that must be filled in."""
 
@@ -48,7 +62,10 @@ class RequiredFields(Rule):
 
     def check(self, doc: FieldView, ctx: CheckContext) -> list[Finding]:
         findings = []
+        waived = _waived_sections(doc, ctx)
         for path in self.paths:
+            if waived and _section_of(doc, path) in waived:
+                continue
             value = doc.get(path)
             if blank_value(path, value):
                 findings.append(self.finding(doc, ctx, path))

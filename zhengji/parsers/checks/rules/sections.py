@@ -7,38 +7,25 @@ waived categories come from the track's ``DocumentRule`` through the context.
 
 from __future__ import annotations
 
+from zhengji.notices.forms import form_spec
+from zhengji.notices.registry import FormId
 from zhengji.parsers.checks.context import CheckContext
 from zhengji.parsers.checks.rules.base import Rule
 from zhengji.parsers.checks.view import FieldView, is_blank
 from zhengji.parsers.model import Finding
 
-# Fields named one by one (the contract's ``requirements.ethics``) …
-SECTION_FIELDS = (
-    "requirements.ethics",
-    "requirements.education",
-    "requirements.special_ability",
-    "requirements.physique",
-    "requirements.teamwork",
-    "requirements.safety",
-    "workforce.national_count",
-    "workforce.distribution",
-    "workforce.supply_demand",
-    "workforce.salary",
-    "workforce.data_source",
-    "laws",
-    "foreign.regions",
-    "foreign.similar_names",
-    "foreign.main_tasks",
-    "foreign.requirements",
-    "foreign.standards",
-    "foreign.training",
-)
-# … and tables named by their key when blank, by their columns when a row is half filled.
-SECTION_LISTS = {
-    "employers": ("name", "address", "phone"),
-    "schools": ("name", "major", "courses"),
-    "training_orgs": ("name", "address", "phone"),
-}
+
+def _optional_fields(form: FormId) -> tuple[list[str], dict[str, list[str]]]:
+    """The optional sections' fields, named one by one (``requirements.ethics``), and their tables with the
+    columns a half-filled row is checked for, from the form data."""
+    spec = form_spec(form)
+    if spec is None:
+        return [], {}
+    optional = spec.optional_sections()
+    fields = [field for field in spec.fields if field.section in optional]
+    plain = [field.key for field in fields if field.kind in ("text", "list")]
+    tables = {field.key: [column.key for column in field.columns] for field in fields if field.kind == "table"}
+    return plain, tables
 
 
 class OptionalSections(Rule):
@@ -53,12 +40,11 @@ class OptionalSections(Rule):
             return []
         severity = ctx.optional_sections
         message = self.error_message if severity == "error" else self.message
+        plain, tables = _optional_fields(doc.form)
         findings = [
-            self.finding(doc, ctx, path, severity=severity, message=message)
-            for path in SECTION_FIELDS
-            if doc.blank(path)
+            self.finding(doc, ctx, path, severity=severity, message=message) for path in plain if doc.blank(path)
         ]
-        for key, columns in SECTION_LISTS.items():
+        for key, columns in tables.items():
             rows = [row for row in doc.rows(key) if not is_blank(row)]
             if not rows:
                 findings.append(self.finding(doc, ctx, key, severity=severity, message=message))

@@ -1,0 +1,210 @@
+"""The answering core: one message in, one answer out, the same on every channel.
+
+Steps for each message: (1) understand it (:mod:`zhengji.bot.understand`); (2) lean on the chat's context for
+a follow-up ("那材料呢？"); (3) pick what to answer — a command, a one-time code, binding and status (which
+need the database and the mailbox proof), or up to two of the public questions — and fall back to an honest
+"I do not know" below the threshold; (4) compose the answer from the notice data, the catalog or the database;
+(5) put any status notices waiting for this chat in front of it, and remember the context.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from zhengji.bot.answers.eligibility import answer_eligibility
+from zhengji.bot.answers.materials import answer_materials
+from zhengji.bot.answers.notices import GREETING, HELP, THANKS, answer_faq, answer_unknown
+from zhengji.bot.answers.windows import answer_windows
+from zhengji.bot.catalog import NameMatch, catalog_index
+from zhengji.bot.conversation import Chat, Context, Conversations, MemoryConversations
+from zhengji.bot.understand import CONTENT, THRESHOLD, Intent, Understanding, is_follow_up, understand
+from zhengji.clock import Clock
+from zhengji.notices.registry import Track
+
+if TYPE_CHECKING:
+    from zhengji.bot.links import Desk
+
+log = logging.getLogger(__name__)
+
+OUT_OF_SCOPE_MARGIN = 6.0
+"""A question about a subject the notices do not cover is answered only when it clearly asks something else."""
+SECOND_ANSWER = 0.75
+"""A second kind of question is answered too when it scores at least this share of the first."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the core answers; ``text`` is what every channel sends."""
+
+    text: str
+    intents: tuple[Intent, ...]
+    tracks: tuple[Track, ...] = ()
+    notices: tuple[str, ...] = field(default=())  # status notices delivered in front of the answer
+
+    def as_json(self, chat: Chat | None) -> dict[str, Any]:
+        return {
+            "chat": chat.id if chat else None,
+            "reply": self.text,
+            "intents": [intent.value for intent in self.intents],
+            "tracks": [track.value for track in self.tracks],
+        }
+
+
+class Bot:
+    """The core. ``desk`` gives it the database (status, binding); without one it answers public questions only."""
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        desk: Desk | None = None,
+        conversations: Conversations | None = None,
+    ) -> None:
+        self.clock = clock or Clock()
+        self.desk = desk
+        self.conversations: Conversations = conversations or MemoryConversations(self.clock.machine)
+
+    def now(self) -> datetime:
+        """The business clock (``ZHENGJI_NOW``): windows and days left are judged on it."""
+        return self.clock.business()
+
+    def answer(self, chat: Chat | None, message: str) -> Answer:
+        """Answer one message of ``chat`` (None: a one-off question with no conversation and no status)."""
+        found = understand(message)
+        context = self.conversations.get(chat) if chat else Context()
+        found = _with_context(found, context)
+        intents = self._choose(chat, found)
+        text = self._compose(chat, found, intents)
+        pushed: tuple[str, ...] = ()
+        if chat is not None:
+            if self.desk is not None:
+                pushed = tuple(self.desk.collect_notices(chat))
+            self.conversations.put(chat, _remember(context, found, intents))
+        return Answer("\n\n".join([*pushed, text]), tuple(intents), tuple(found.tracks), pushed)
+
+    # --- deciding ------------------------------------------------------------------------------------------
+
+    def _choose(self, chat: Chat | None, found: Understanding) -> list[Intent]:
+        scores = found.scores
+        if found.command is not None:
+            return [found.command]
+        if found.digits and chat is not None and self.desk is not None:
+            # Six digits alone (or "验证码 123456") can only be a code: an expired one is told so, not ignored.
+            bare = len(found.text) <= 12 or "验证码" in found.text
+            if bare or (scores.get(Intent.bind, 0) >= THRESHOLD and self.desk.has_pending_code(chat)):
+                return [Intent.verify]
+        for private in (Intent.unlink, Intent.bind, Intent.status):
+            if scores.get(private, 0) >= THRESHOLD and scores[private] == max(scores.values()):
+                return [private]
+        if found.references and scores.get(Intent.status, 0) >= THRESHOLD:
+            return [Intent.bind]
+        ranked = [(intent, score) for intent, score in found.ranked if score >= THRESHOLD]
+        if not ranked:
+            return [Intent.unknown]
+        best, best_score = ranked[0]
+        if found.out_of_scope and best_score < OUT_OF_SCOPE_MARGIN:
+            return [Intent.unknown]
+        if best is Intent.faq and found.faq and found.faq[0].topic.id in _MATERIALS_TOPICS:
+            best = Intent.materials  # the list of documents quotes the same sentence, and says more
+        if best in CONTENT:
+            chosen = [best]
+            for intent, score in ranked[1:]:
+                if intent not in CONTENT or intent in chosen:
+                    continue
+                # A quoted rule is added only when it was asked as plainly as the first answer.
+                if score >= best_score * (1.0 if intent is Intent.faq else SECOND_ANSWER):
+                    chosen.append(intent)
+                    break
+            return chosen
+        return [best]
+
+    # --- composing -----------------------------------------------------------------------------------------
+
+    def _compose(self, chat: Chat | None, found: Understanding, intents: list[Intent]) -> str:
+        parts = [self._one(chat, found, intent) for intent in intents]
+        return "\n\n".join(part for part in parts if part)
+
+    def _one(self, chat: Chat | None, found: Understanding, intent: Intent) -> str:
+        moment = self.now()
+        simple: dict[Intent, Callable[[], str]] = {
+            Intent.help: lambda: HELP,
+            Intent.greeting: lambda: GREETING,
+            Intent.thanks: lambda: THANKS,
+            Intent.window: lambda: answer_windows(found.tracks, moment),
+            Intent.materials: lambda: answer_materials(found.tracks, moment),
+            Intent.eligibility: lambda: answer_eligibility(found),
+            Intent.faq: lambda: answer_faq(found.faq, found.tracks) if found.faq else answer_unknown(found.province),
+            Intent.overview: lambda: _overview(found.tracks, moment),
+            Intent.unknown: lambda: answer_unknown(found.province),
+        }
+        if intent in simple:
+            return simple[intent]()
+        return self._private(chat, found, intent)
+
+    def _private(self, chat: Chat | None, found: Understanding, intent: Intent) -> str:
+        """Status, binding and unlinking: only for a chat that can be recognised again, and with the database."""
+        from zhengji.bot.answers import status as wording
+
+        if chat is None or self.desk is None:
+            return wording.NEEDS_CHAT
+        if intent is Intent.verify:
+            return self.desk.verify(chat, found.digits or "")
+        if intent is Intent.unlink:
+            return self.desk.unlink(chat, found.references)
+        if intent is Intent.bind:
+            return self.desk.request_code(chat, found.references, found.emails)
+        return self.desk.status(chat, found.references)
+
+
+_MATERIALS_TOPICS = frozenset({"how_to_submit"})
+"""FAQ topics whose answer is part of the materials answer."""
+_REPEATABLE = (Intent.window, Intent.materials, Intent.eligibility)
+"""What a bare follow-up ("广东的呢？") asks again of its own subject."""
+
+
+def _overview(tracks: list[Track], moment: datetime) -> str:
+    return answer_windows(tracks, moment) + "\n\n" + answer_materials(tracks, moment)
+
+
+def _with_context(found: Understanding, context: Context) -> Understanding:
+    """A follow-up takes what the chat was talking about: its tracks, its occupations, and, when it asks
+    nothing itself, the last question ("下一期呢" after a window question)."""
+    if not (context.intents or context.tracks or context.occupations) or found.command is not None:
+        return found
+    changes: dict[str, Any] = {}
+    follow_up = is_follow_up(found)
+    if not found.tracks and context.tracks and (follow_up or not found.mentions_occupation):
+        changes["tracks"] = [Track(track) for track in context.tracks]
+    asks_occupation = found.scores.get(Intent.eligibility, 0) > 0
+    if not found.mentions_occupation and context.occupations and follow_up and asks_occupation:
+        entries = {entry.seq: entry for entry in catalog_index().catalog.entries}
+        rows = tuple(entries[seq] for seq in context.occupations if seq in entries)
+        if rows:
+            changes["names"] = [NameMatch(rows[0].name, rows, exact=True)]
+            changes["scores"] = {**found.scores, Intent.eligibility: found.scores[Intent.eligibility] + 3}
+    if follow_up and not any(
+        found.scores.get(intent, 0) >= THRESHOLD for intent in Intent if intent != Intent.overview
+    ):
+        last = [Intent(value) for value in context.intents if value in Intent.__members__]
+        if last and last[0] in _REPEATABLE:
+            scores = dict(found.scores)
+            scores[last[0]] = THRESHOLD
+            scores.pop(Intent.overview, None)
+            changes["scores"] = scores
+    if not changes:
+        return found
+    return Understanding(**{**found.__dict__, **changes})
+
+
+def _remember(context: Context, found: Understanding, intents: list[Intent]) -> Context:
+    occupations = [entry.seq for match in found.names for entry in match.entries]
+    content = [intent.value for intent in intents if intent in CONTENT or intent is Intent.overview]
+    return Context(
+        intents=content or context.intents,
+        tracks=[track.value for track in found.tracks] or context.tracks,
+        occupations=occupations or context.occupations,
+    )

@@ -1,0 +1,279 @@
+"""Understanding one message: what it asks (the intents, ranked) and what it names (codes, occupations, tracks,
+references, a one-time code, an address).
+
+A small rule classifier is enough for the questions applicants ask: weighted patterns per intent (a table,
+not an if-chain), boosted by the entities found, jieba for word boundaries and rapidfuzz for typos. Nothing
+is downloaded and nothing is learned at run time, so an answer can always be traced to a rule.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from zhengji.bot.catalog import CodeMention, NameMatch, catalog_index, read_codes
+from zhengji.bot.faq import FaqMatch, load_faq
+from zhengji.bot.segment import Token, segmenter
+from zhengji.bot.text import has_han, normalize
+from zhengji.bot.vocabulary import PROVINCE_GUANGDONG, PROVINCE_SHANGHAI, STOP_WORDS, tracks_in
+from zhengji.notices.registry import Track
+from zhengji.storage.references import ALPHABET
+
+
+class Intent(StrEnum):
+    help = "help"
+    greeting = "greeting"
+    thanks = "thanks"
+    status = "status"
+    bind = "bind"
+    verify = "verify"
+    unlink = "unlink"
+    eligibility = "eligibility"
+    window = "window"
+    materials = "materials"
+    faq = "faq"
+    overview = "overview"  # a track named and nothing asked of it
+    unknown = "unknown"
+
+
+# Commands every channel understands (Telegram shows them in its menu; the web chat and WeChat take them too).
+COMMANDS: dict[str, Intent] = {
+    "start": Intent.help,
+    "help": Intent.help,
+    "status": Intent.status,
+    "bind": Intent.bind,
+    "unbind": Intent.unlink,
+    "unlink": Intent.unlink,
+    "window": Intent.window,
+    "eligible": Intent.eligibility,
+    "materials": Intent.materials,
+}
+
+# The rule table: each intent, its patterns and their weights. A message scores the sum of the patterns it hits.
+RULES: dict[Intent, tuple[tuple[str, float], ...]] = {
+    Intent.greeting: ((r"^(你好|您好|hi|hello|在吗|在不在|有人吗|喂|哈喽)[!.?~ ]*$", 6),),
+    Intent.thanks: (
+        (r"^(谢谢|多谢|感谢|谢了|好的|明白了?|知道了|ok|好|了解了?|收到)(你|您)?[!.~ ]*(谢谢)?[!.~ ]*$", 6),
+    ),
+    Intent.help: (
+        (r"^(帮助|菜单|功能|使用说明|说明)$|怎么用|(你|您)(能|会|可以)(做|干|帮|回答)(什么|啥)|有什么功能|能问什么", 6),
+    ),
+    Intent.status: (
+        (r"进度|进展|状态|审核(结果|情况|到哪|进度|意见|结论)|结果(出来|怎么样|如何)", 3),
+        (r"(收到|收着)(了)?(吗|没|没有|么)|有没有收到|是否收到|收到我", 3),
+        (r"(受理|通过|审核|审批)(了)?(吗|没|没有|么)|被(退回|驳回)|退回(了|的原因|原因)", 3),
+        (r"我(的|们的|司的|单位的)(材料|申报|申请|邮件|推荐|建议书|推荐表)", 2),
+        (
+            r"(还|需要|要)补(正|充)(什么|哪些)|(还)?缺(了)?(什么|哪些)|还差(什么|哪些)|(哪里|什么地方)(有问题|不对|不合格|要改)|有什么问题",
+            3,
+        ),
+        (r"查(询|一下|查)?(我|申报|进度)", 2),
+    ),
+    Intent.bind: ((r"绑定|关联|验证邮箱|验证码.{0,4}(发|没收到|收不到)|订阅(进度|通知)", 4),),
+    Intent.unlink: ((r"解绑|解除(绑定|关联)|取消(绑定|关联|订阅|关注|通知)|不(再|要)(接收|提醒|通知|推送)|退订", 6),),
+    Intent.window: (
+        (r"什么时候|啥时候?|何时|几时|哪天|几号|几月|哪个月|截止|截至|期限|日期|时间", 2),
+        (r"还有几天|剩(下)?(几|多少)天|多少天|还有多久|多久(截止|结束|开始)|最后一天|最后期限", 3),
+        (r"(受理|申报|征集)?窗口期|(受理|申报|下一个?)窗口|下一(期|次|轮|批)|下期|本期|这期|这一期|当期", 2),
+        (
+            r"还(能|可以)(报|交|申报|发|投|推荐)|还收|还在收|收不收|来得及|开始(受理|申报|征集)|(开放|开始)(了)?(吗|没)",
+            2,
+        ),
+        (r"(几点|\d+点)(前|之前|以前)|当天|今天.{0,4}(算|截止|能|可以)", 2),
+    ),
+    Intent.materials: (
+        (r"材料|资料|附件|表格|文件|清单", 2),
+        (r"(交|提交|准备|报送|发送|需要|要|带)(什么|哪些|啥)(?!条件|要求|资格)|(什么|哪些)(材料|资料|文件|表格)", 2),
+        (r"要不要(交|提交|附|盖|寄|发)|需不需要(交|提交)|用不用(交|提交)|必须(交|提交)", 2),
+        (r"格式|pdf|word|wps|excel|xlsx|docx|电子版|扫描", 2),
+        (r"盖章|公章|签字|签名|印章", 2),
+        (r"(发|寄|交|投)(到|给|去)?(哪|谁)|邮箱|地址", 2),
+    ),
+    Intent.eligibility: (
+        (
+            r"(能|可以|可|能够)(不能|不可以)?(报|申报|推荐|申请)(吗|么|嘛|不)?|(能|可)否(报|申报|推荐)|能不能(报|申报|推荐)",
+            2,
+        ),
+        (r"(符合|满足)(条件|要求)?|申报条件|申报资格|有没有资格|(什么|哪些)(条件|要求|资格)|条件是什么", 2),
+        (
+            r"(在|进)(不在)?目录|目录(里|中|内|上)|已(经)?(发布|纳入|收录|列入)|(纳入|收录|列入)了?(吗|没)|名单(里|上|中)",
+            3,
+        ),
+        (r"等级|几级|级别|(编码|代码)(是|多少)", 1),
+    ),
+}
+# Subjects the notices do not speak of: a question about them gets an honest "I do not know" unless it also
+# asks something the bot clearly answers.
+OUT_OF_SCOPE = re.compile(
+    r"报名费|收费|费用|多少钱|价格|工资|薪资|待遇|社保|公积金|个税|退休|养老金|天气|招聘|招人|落户|积分|学历|"
+    r"培训班|课程|教材|题目|考试(内容|时间|地点|科目)|怎么考|考点在|准考证|成绩(查询|单)|补考|发票|快递单号|"
+    r"帮(我|忙|我们)(写|填|改)|代写|代填|加急"
+)
+# A "when" question about something that is no window (评审会, 结果, 公示名单): the notices fix no date for it.
+OTHER_EVENTS = re.compile(r"评审|论证会|评估结果|结果|名单|公布|发证|证书|考试|答辩|考察|开会|会议")
+WINDOW_SUBJECTS = re.compile(r"受理|申报|征集|报送|提交|推荐|截止|截至|交|报|收|窗口|下一期|本期")
+_RULES = {intent: tuple((re.compile(pattern), weight) for pattern, weight in rules) for intent, rules in RULES.items()}
+CONTENT = (Intent.eligibility, Intent.window, Intent.materials, Intent.faq)
+"""Intents that answer from the notices; two of them may be answered together ("什么时候截止，交什么材料")."""
+THRESHOLD = 2.0
+"""The score an intent needs to be answered; below it the bot says it does not know."""
+
+_REFERENCE = re.compile(
+    rf"z\s*j\s*[-_ ]?\s*(\d{{4}})\s*[-_ ]?\s*q\s*([1-4])\s*[-_ ]?\s*([{ALPHABET.lower()}]{{6}})(?![a-z0-9])"
+)
+_EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+_SIX_DIGITS = re.compile(r"(?<!\d)(\d{6})(?!\d)")
+# Digits in three or four groups that no reading of a 大典 code fits ("40-4-5-5", "4-004-05-05"); a date has a
+# four-digit year first and is left alone.
+_CODE_LIKE = re.compile(r"(?<![\d.-])(?!\d{4}-)\d{1,3}(?:-\d{1,3}|-z\d){2,3}(?![\d-])")
+_COMMAND = re.compile(r"^/([a-z]+)(?:@\w+)?(?:\s+|$)")
+_OCCUPATION_ENDING = re.compile(r"(师|员|工|手|匠)$")
+_FOLLOW_UP = re.compile(r"^(那|那么|还有|另外|再问(一下)?|请问)?.{0,6}(呢|吗)?[?]?$")
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """One message as the core reads it."""
+
+    original: str
+    text: str  # normalized
+    command: Intent | None = None
+    argument: str = ""
+    tracks: list[Track] = field(default_factory=list)
+    province: str | None = None
+    codes: list[CodeMention] = field(default_factory=list)
+    malformed: list[str] = field(default_factory=list)  # looks like a code, is not of the 大典's form
+    names: list[NameMatch] = field(default_factory=list)
+    ambiguous: list[list[NameMatch]] = field(default_factory=list)
+    unfound: list[str] = field(default_factory=list)
+    references: list[str] = field(default_factory=list)
+    emails: list[str] = field(default_factory=list)
+    digits: str | None = None
+    faq: list[FaqMatch] = field(default_factory=list)
+    scores: dict[Intent, float] = field(default_factory=dict)
+    out_of_scope: bool = False
+
+    @property
+    def ranked(self) -> list[tuple[Intent, float]]:
+        return sorted(self.scores.items(), key=lambda item: -item[1])
+
+    @property
+    def mentions_occupation(self) -> bool:
+        return bool(self.codes or self.malformed or self.names or self.ambiguous or self.unfound)
+
+
+def understand(message: str) -> Understanding:
+    """Read ``message``: normalize it, pull out its entities and score every intent."""
+    text = normalize(message)
+    command: Intent | None = None
+    argument = text
+    found = _COMMAND.match(text)
+    if found:
+        command = COMMANDS.get(found.group(1), Intent.help)
+        argument = text[found.end() :].strip()
+    references = [f"ZJ-{year}Q{quarter}-{suffix.upper()}" for year, quarter, suffix in _REFERENCE.findall(argument)]
+    emails = _EMAIL.findall(argument)
+    rest = _EMAIL.sub(" ", _REFERENCE.sub(" ", argument))
+    codes = read_codes(rest)
+    for code in codes:
+        rest = rest.replace(code.typed, " ")
+    malformed = [match.group(0) for match in _CODE_LIKE.finditer(rest)]
+    digits = _SIX_DIGITS.search(rest)
+    compact = rest.replace(" ", "")
+    tokens = segmenter().tokens(compact)
+    names, ambiguous, unfound = _occupations(compact, tokens)
+    tracks = tracks_in(text)
+    province = (
+        "guangdong" if PROVINCE_GUANGDONG.search(text) else "shanghai" if PROVINCE_SHANGHAI.search(text) else None
+    )
+    faq = load_faq().match(text)
+    understanding = Understanding(
+        original=message,
+        text=text,
+        command=command,
+        argument=argument,
+        tracks=tracks,
+        province=province,
+        codes=codes,
+        malformed=malformed,
+        names=names,
+        ambiguous=ambiguous,
+        unfound=unfound,
+        references=list(dict.fromkeys(references)),
+        emails=list(dict.fromkeys(emails)),
+        digits=digits.group(1) if digits else None,
+        faq=faq,
+        out_of_scope=bool(OUT_OF_SCOPE.search(text)),
+    )
+    return _scored(understanding)
+
+
+def _occupations(text: str, tokens: list[Token]) -> tuple[list[NameMatch], list[list[NameMatch]], list[str]]:
+    """Catalog names written out, names that look like typos of one (or of several), and names not found."""
+    index = catalog_index()
+    boundaries = {0, len(text)} | {token.start for token in tokens} | {token.end for token in tokens}
+    names = index.find_exact(text, boundaries)
+    covered = [(text.find(match.typed), text.find(match.typed) + len(match.typed)) for match in names]
+    ambiguous: list[list[NameMatch]] = []
+    unfound: list[str] = []
+    for span, start, end in _spans(tokens):
+        if any(start < right and left < end for left, right in covered):
+            continue
+        candidates = index.find_fuzzy(span)
+        if len(candidates) == 1:
+            names.append(candidates[0])
+        elif candidates:
+            ambiguous.append(candidates)
+        elif _OCCUPATION_ENDING.search(span) and len(span) >= 2:
+            unfound.append(span)
+    return names, ambiguous, unfound
+
+
+def _spans(tokens: list[Token]) -> list[tuple[str, int, int]]:
+    """Runs of words that are not question words: the names a question may be about."""
+    spans: list[tuple[str, int, int]] = []
+    run: list[Token] = []
+    for token in [*tokens, Token("", -1, -1)]:
+        word = token.word
+        if word and word not in STOP_WORDS and has_han(word):
+            run.append(token)
+            continue
+        if run:
+            span = "".join(item.word for item in run)
+            if len(span) >= 2:
+                spans.append((span, run[0].start, run[-1].end))
+            run = []
+    return spans
+
+
+def _scored(found: Understanding) -> Understanding:
+    scores: dict[Intent, float] = {}
+    for intent, rules in _RULES.items():
+        score = sum(weight for pattern, weight in rules if pattern.search(found.text))
+        if score:
+            scores[intent] = score
+    if found.faq:
+        scores[Intent.faq] = 4.0 * found.faq[0].hits
+    if found.codes or found.malformed:
+        scores[Intent.eligibility] = scores.get(Intent.eligibility, 0) + 5
+    elif found.names or found.ambiguous:
+        scores[Intent.eligibility] = scores.get(Intent.eligibility, 0) + 3
+    elif found.unfound and Intent.eligibility in scores:
+        scores[Intent.eligibility] += 3
+    other_event = False
+    if Intent.window in scores and OTHER_EVENTS.search(found.text) and not WINDOW_SUBJECTS.search(found.text):
+        del scores[Intent.window]
+        other_event = True
+    if found.references or (found.emails and Intent.bind in scores):
+        scores[Intent.bind] = scores.get(Intent.bind, 0) + 4
+    if found.tracks and not other_event and not any(scores.get(intent, 0) >= THRESHOLD for intent in CONTENT):
+        scores[Intent.overview] = THRESHOLD
+    if found.command is not None:
+        scores[found.command] = scores.get(found.command, 0) + 100
+    return Understanding(**{**found.__dict__, "scores": scores, "out_of_scope": found.out_of_scope or other_event})
+
+
+def is_follow_up(found: Understanding) -> bool:
+    """A short message that leans on the previous one ("那材料呢？", "下一期呢")."""
+    return bool(_FOLLOW_UP.match(found.text)) and len(found.text) <= 12

@@ -1,0 +1,98 @@
+"""The words the bot understands, as data: the notices' terms, the question words around a name, the tracks.
+
+Kept apart from the code so that a clerk's new phrasing is a line here, not a new branch.
+"""
+
+from __future__ import annotations
+
+import re
+
+from zhengji.notices.registry import Track
+
+# Terms of the notices kept whole by the segmenter.
+TERMS = (
+    "新职业",
+    "新工种",
+    "社会化职业技能等级认定",
+    "职业技能等级认定",
+    "等级认定",
+    "社会培训评价组织",
+    "社评组织",
+    "评价机构",
+    "专项职业能力",
+    "考核机构",
+    "考核项目",
+    "推荐表",
+    "推荐函",
+    "建议书",
+    "汇总表",
+    "职业分类大典",
+    "大典",
+    "准入类",
+    "技能类",
+    "申报编号",
+    "验证码",
+    "受理时间",
+    "能不能",
+    "可不可以",
+    "有没有",
+    "是不是",
+)
+
+# Words around an occupation's name in a question: what is left when they are removed is the name asked about.
+STOP_WORDS = frozenset(
+    """
+    请问 问问 问一下 想问 想 问 一下 我 我们 我司 我们单位 单位 公司 你好 您好 你们 您 老师
+    麻烦 谢谢 请 能 能不能 能否 可以 可不可以 可否 是否 是不是 不是 是 算 算不算 属于 属不属于
+    有 没有 有没有 在 不在 报 申报 申请 推荐 报名 参加 认定 评价 鉴定 考 考核 纳入 收录 列入
+    进入 入 做 开展 搞 吗 呢 啊 呀 吧 么 嘛 哈 哦 的 了 着 过 和 与 及 或 或者 还 也
+    都 就 又 再 那 那么 这 这个 那个 该 此 其 目录 名单 清单 里 里面 中 之中 内 上 下
+    里头 职业 工种 岗位 项目 等级 级别 几级 哪些 哪几 哪个 什么 啥 怎么 怎样 如何 为什么 多少
+    几 个 种 类 吗? 呢? 已经 已 现在 目前 今年 明年 还能 还可以 要 需要 需不需要 社会化
+    职业技能 技能 等级认定 社评组织 社会培训评价组织 评价组织 机构 组织 证 证书 资格 上海 上海市
+    广东 广东省 本市 我市 全市 新 的话 情况 条件 要求 范围 符合 相关 有关 方面 之类 这类 类似
+    一类 个人 单位 企业 人员
+    """.split()  # noqa: SIM905 - a list of words reads best as words
+)
+
+# Which track a question is about. Order matters only for reading: every pattern is tried.
+TRACK_PATTERNS: tuple[tuple[Track, re.Pattern[str]], ...] = (
+    (Track.gd_new_occupation, re.compile(r"广东|粤|广州|省厅|159号|地市|新工种|调整变更")),
+    (Track.new_occupation, re.compile(r"新职业|77号|建议书|汇总表|未收录")),
+    (
+        Track.skill_level_occupation,
+        re.compile(
+            r"等级认定职业|职业\(工种\)征集|推荐表|319号|推荐职业|推荐.{0,6}(职业|工种)|(?<!新)(职业|工种).{0,4}征集"
+        ),
+    ),
+    (Track.evaluator_org, re.compile(r"社评组织|社会培训评价组织|评价组织|评价机构|推荐函|社评")),
+    (Track.special_ability_project, re.compile(r"专项职业能力|专项能力|考核项目|140号|主要考核内容|推荐汇总表")),
+    (Track.special_ability_institution, re.compile(r"考核机构")),
+)
+# "专项职业能力" alone names both of its tracks; a question about institutions names only theirs.
+_SPECIAL = (Track.special_ability_project, Track.special_ability_institution)
+
+PROVINCE_GUANGDONG = re.compile(r"广东|粤|广州|省厅|地市")
+PROVINCE_SHANGHAI = re.compile(r"上海|沪|市职鉴|本市|我市")
+
+
+def tracks_in(text: str) -> list[Track]:
+    """The tracks ``text`` (normalized) names, in the registry's order."""
+    found = [track for track, pattern in TRACK_PATTERNS if pattern.search(text)]
+    institutions_only = re.search(r"考核机构|机构申报", text) and not re.search(
+        r"考核项目|项目推荐|推荐汇总表|主要考核内容", text
+    )
+    if Track.special_ability_project in found and institutions_only:
+        found.remove(Track.special_ability_project)
+    if Track.special_ability_institution in found and Track.special_ability_project not in found:
+        return [track for track in Track if track in found]
+    if Track.gd_new_occupation in found and Track.new_occupation in found and not PROVINCE_SHANGHAI.search(text):
+        found.remove(Track.new_occupation)  # 广东的新职业 is one track, not two
+    occupations_too = re.search(r"推荐表|职业\(工种\)征集|推荐.{0,6}(职业|工种)", text)
+    if Track.evaluator_org in found and Track.skill_level_occupation in found and not occupations_too:
+        found.remove(Track.skill_level_occupation)
+    return [track for track in Track if track in found]
+
+
+def special_tracks() -> tuple[Track, ...]:
+    return _SPECIAL

@@ -1,0 +1,280 @@
+"""The queue's index: one row a submission with what the queue filters, counts and sorts on.
+
+A queue page of 20,000 submissions cannot read every document's JSON, so each case is summed up in a
+``queue_entries`` row (status, sender, unit, occupation names, finding codes, window, reviewer) and its finding
+codes in ``queue_entry_codes``, both indexed. The rows are derived, never edited by hand: every change to a
+case is written with an audit event (the pipeline's verdicts, a reprocess, a reviewer's correction, decision or
+assignment), so :func:`sync` reads the audit trail from where it last stopped and rebuilds the rows of the
+cases it names. It runs before every queue page and is cheap when nothing changed (one indexed range read).
+
+On PostgreSQL an audit event may become visible after one with a higher id (ids are taken before commit), so
+each sync reads again the last :data:`MARGIN` ids before its mark; a case whose row is already as new as its
+latest event is not rebuilt.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import delete, func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from zhengji.clock import shanghai_date
+from zhengji.notices.calendar import windows
+from zhengji.notices.registry import Track
+from zhengji.review.recheck import VERDICT_ACTIONS, corrected, corrections_of
+from zhengji.storage.models import (
+    Assignment,
+    AuditEvent,
+    Document,
+    Message,
+    QueueEntry,
+    QueueEntryCode,
+    ReviewMark,
+    Submission,
+)
+from zhengji.storage.status import CHECK_RESULTS
+
+log = logging.getLogger(__name__)
+
+MARK = "queue_audit_event"
+MARGIN = 500
+CHUNK = 400
+UNLOCATED = "unlocated_field"
+
+# Fields that name the unit behind a document, in the order they are trusted.
+_UNIT_KEYS = ("recommender", "applicant", "signer")
+# Fields (and row columns) that name the occupations or projects a document proposes.
+_NAME_KEYS = ("name", "project")
+_ROW_NAME_KEYS = ("name", "occupation", "work_type", "project")
+
+
+def sync(session: Session) -> int:
+    """Rebuild the rows of every case the audit trail changed since the last sync; commits; returns how many."""
+    mark = session.get(ReviewMark, MARK)
+    last = mark.value if mark is not None else 0
+    low = max(0, last - MARGIN)
+    latest: dict[int, int] = {
+        submission_id: event_id
+        for submission_id, event_id in session.exec(
+            select(AuditEvent.submission_id, func.max(AuditEvent.id))
+            .where(col(AuditEvent.id) > low, col(AuditEvent.submission_id).is_not(None))
+            .group_by(col(AuditEvent.submission_id))
+        ).all()
+        if submission_id is not None and event_id is not None
+    }
+    top = session.exec(select(func.max(AuditEvent.id))).one() or 0
+    stale: list[int] = []
+    ids = sorted(latest)
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start : start + CHUNK]
+        synced = dict(
+            session.exec(
+                select(QueueEntry.submission_id, QueueEntry.synced_event).where(
+                    col(QueueEntry.submission_id).in_(chunk)
+                )
+            ).all()
+        )
+        stale.extend(sid for sid in chunk if synced.get(sid, -1) < latest[sid])
+    if not stale and mark is not None and mark.value >= top:
+        session.rollback()  # nothing changed: no write, no fsync on a page view
+        return 0
+    try:
+        for start in range(0, len(stale), CHUNK):
+            refresh(session, stale[start : start + CHUNK], latest)
+        if mark is None:
+            mark = ReviewMark(name=MARK, value=top)
+        mark.value = max(mark.value, top)
+        session.add(mark)
+        session.commit()
+    except IntegrityError:  # another request rebuilt the same rows at the same time; its rows stand
+        session.rollback()
+        log.info("queue index: a concurrent sync won; %d rows left to it", len(stale))
+        return 0
+    return len(stale)
+
+
+def rebuild(session: Session, submission_ids: Iterable[int]) -> None:
+    """Rebuild these cases' rows now (in the caller's transaction), e.g. right after a reviewer's action."""
+    ids = sorted(set(submission_ids))
+    if not ids:
+        return
+    session.flush()
+    latest = dict(
+        session.exec(
+            select(AuditEvent.submission_id, func.max(AuditEvent.id))
+            .where(col(AuditEvent.submission_id).in_(ids))
+            .group_by(col(AuditEvent.submission_id))
+        ).all()
+    )
+    refresh(session, ids, {key: value for key, value in latest.items() if key is not None and value is not None})
+
+
+def _first_per(rows: Iterable[tuple[int | None, Any]]) -> dict[int, Any]:
+    found: dict[int, Any] = {}
+    for key, value in rows:
+        if key is not None and key not in found:
+            found[key] = value
+    return found
+
+
+def refresh(session: Session, ids: Sequence[int], latest: dict[int, int]) -> None:
+    """Write the queue rows of ``ids`` (existing rows replaced) in the caller's transaction."""
+    submissions = {s.id: s for s in session.exec(select(Submission).where(col(Submission.id).in_(ids))).all()}
+    received = _first_per(
+        session.exec(
+            select(Message.submission_id, Message.received_at)
+            .where(col(Message.submission_id).in_(ids))
+            .order_by(col(Message.id).desc())
+        ).all()
+    )
+    rows: dict[int, list[Document]] = {}
+    for document in session.exec(
+        select(Document)
+        .where(col(Document.submission_id).in_(ids), col(Document.superseded).is_(False))
+        .order_by(col(Document.id))
+    ).all():
+        rows.setdefault(document.submission_id or 0, []).append(document)
+    corrections = corrections_of(session, [row.id for group in rows.values() for row in group if row.id])
+    verdicts = _first_per(
+        (event.submission_id, event)
+        for event in session.exec(
+            select(AuditEvent)
+            .where(col(AuditEvent.submission_id).in_(ids), col(AuditEvent.action).in_(VERDICT_ACTIONS))
+            .order_by(col(AuditEvent.id).desc())
+        ).all()
+    )
+    first_status: dict[int, str] = {}
+    for event in session.exec(
+        select(AuditEvent)
+        .where(col(AuditEvent.submission_id).in_(ids), AuditEvent.action == "status")
+        .order_by(col(AuditEvent.id))
+    ).all():
+        wanted = event.detail.get("to")
+        if event.submission_id is not None and event.submission_id not in first_status and wanted in CHECK_RESULTS:
+            first_status[event.submission_id] = str(wanted)
+    assignees = dict(
+        session.exec(
+            select(Assignment.submission_id, Assignment.staff_id).where(col(Assignment.submission_id).in_(ids))
+        ).all()
+    )
+    session.exec(delete(QueueEntryCode).where(col(QueueEntryCode.submission_id).in_(ids)))
+    session.exec(delete(QueueEntry).where(col(QueueEntry.submission_id).in_(ids)))
+    for submission_id in ids:
+        submission = submissions.get(submission_id)
+        if submission is None:
+            continue
+        moment = received.get(submission_id) or submission.created_at
+        verdict = verdicts.get(submission_id)
+        entry, codes = _entry(
+            submission,
+            moment,
+            rows.get(submission_id, []),
+            corrections,
+            verdict.detail if verdict is not None else {},
+        )
+        entry.first_status = first_status.get(submission_id)
+        entry.assignee_id = assignees.get(submission_id)
+        entry.synced_event = latest.get(submission_id, 0)
+        session.add(entry)
+        for code in sorted(codes):
+            session.add(QueueEntryCode(submission_id=submission_id, code=code))
+    session.flush()
+
+
+def _entry(
+    submission: Submission,
+    received: datetime,
+    documents: list[Document],
+    corrections: dict[int, dict[str, Any]],
+    verdict: dict[str, Any],
+) -> tuple[QueueEntry, set[str]]:
+    assert submission.id is not None
+    rechecked = dict(verdict.get("documents") or {})
+    findings: list[dict[str, Any]] = list(verdict.get("findings") or [])
+    units: list[str] = []
+    names: list[str] = []
+    unlocated = 0
+    for row in documents:
+        fixes = corrections.get(row.id or 0, {})
+        reviewed = corrected(row, fixes, received)
+        own: list[dict[str, Any]] = (
+            list(rechecked.get(str(row.id)) or []) if fixes and str(row.id) in rechecked else reviewed.findings
+        )
+        findings.extend(own)
+        unlocated += sum(1 for finding in own if finding.get("code") == UNLOCATED)
+        units.extend(_units(reviewed.fields))
+        names.extend(_names(reviewed.fields))
+    codes = {str(finding.get("code")) for finding in findings if finding.get("code")}
+    unit = next(iter(dict.fromkeys(unit for unit in units if unit)), None) or submission.sender_name
+    occupations = "、".join(dict.fromkeys(name for name in names if name))
+    search = " ".join(
+        part for part in (submission.reference, submission.sender, submission.sender_name, unit, occupations) if part
+    ).lower()
+    entry = QueueEntry(
+        submission_id=submission.id,
+        reference=submission.reference,
+        track=submission.track,
+        status=str(submission.status),
+        sender=submission.sender,
+        sender_name=submission.sender_name,
+        unit=unit,
+        occupations=occupations or None,
+        search=search,
+        codes=" ".join(sorted(codes)),
+        errors=sum(1 for finding in findings if finding.get("severity") == "error"),
+        warnings=sum(1 for finding in findings if finding.get("severity") == "warning"),
+        unlocated=unlocated,
+        documents=len(documents),
+        version=submission.version,
+        received_at=received,
+        updated_at=submission.updated_at,
+        window_start=window_of(submission.track, received),
+    )
+    return entry, codes
+
+
+def window_of(track: str, moment: datetime) -> date | None:
+    """The first day of the window a mail belongs to: the one holding it, else the last one it came after."""
+    if track not in Track.__members__:
+        return None
+    day = shanghai_date(moment)
+    found: date | None = None
+    for window in windows(track):
+        if window.start > day:
+            break
+        found = window.start
+    return found
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, list):
+        return "、".join(str(item).strip() for item in value if isinstance(item, str) and item.strip())
+    return ""
+
+
+def _units(fields: dict[str, Any]) -> list[str]:
+    return [text for key in _UNIT_KEYS if (text := _text(fields.get(key)))]
+
+
+def _names(fields: dict[str, Any]) -> list[str]:
+    found = [text for key in _NAME_KEYS if (text := _text(fields.get(key)))]
+    found += [text for text in [_text(fields.get("occupations"))] if text]
+    for row in fields.get("rows") or []:
+        if isinstance(row, dict):
+            for key in _ROW_NAME_KEYS:
+                text = _text(row.get(key))
+                if text and key != "work_type":
+                    found.append(
+                        f"{text}（{_text(row.get('work_type'))}）"
+                        if key == "occupation" and _text(row.get("work_type"))
+                        else text
+                    )
+                    break
+    return found
