@@ -23,7 +23,7 @@ from tests.conftest import need_server
 from tests.fixtures.mutations.compare import score
 from tests.fixtures.mutations.convert import ConversionFailed, convert_all, soffice
 from tests.fixtures.mutations.corpus import Case, cases
-from tests.fixtures.mutations.pen import fold, wordings
+from tests.fixtures.mutations.pen import fold, holdout_faults, wordings
 from zhengji.parsers.document import ParseOptions, parse_document
 from zhengji.parsers.model import ParsedDocument
 
@@ -144,3 +144,8 @@ def test_every_form_of_the_contract_is_in_every_class_that_fits_it() -> None:
     assert {case.cls for case in CASES if case.spec.key == "sh_proposal"} == {
         "baseline", "marks", "reworded", "markers", "spacing", "inline", "swapped", "reordered", "split", "blank_rows"
     }  # fmt: skip
+
+
+def test_the_holdout_list_is_held_out() -> None:
+    """The second wording list (``--wordings holdout``) shares no variant with the first and covers every key."""
+    assert holdout_faults() == []

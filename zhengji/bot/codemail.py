@@ -18,8 +18,8 @@ from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from zhengji.bot.wording import cn_date
 from zhengji.mailbox.outbox import SENDER_NAME, DeliveryRefused, deliver_to_maildir, send_smtp
+from zhengji.notices.calendar import cn_date
 from zhengji.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date
 
-from zhengji.notices.calendar import Position, Window
+from zhengji.notices.calendar import Position
 
 _CN_DIGITS = "零一二三四五六七八九"
 _LEVELS = {1: "一级", 2: "二级", 3: "三级", 4: "四级", 5: "五级"}
-
-
-def cn_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def cn_window(window: Window) -> str:
-    if window.start.year == window.end.year:
-        return f"{cn_date(window.start)}至{window.end.month}月{window.end.day}日"
-    return f"{cn_date(window.start)}至{cn_date(window.end)}"
 
 
 def days_text(pos: Position) -> str:

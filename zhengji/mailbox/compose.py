@@ -30,7 +30,7 @@ from pathlib import PurePosixPath
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from zhengji.clock import SHANGHAI
-from zhengji.notices.calendar import Window
+from zhengji.notices.calendar import cn_date, cn_window
 from zhengji.notices.registry import FormId, load_registry
 from zhengji.parsers.document import format_name
 from zhengji.parsers.forms import form_title
@@ -77,16 +77,6 @@ def _environment() -> Environment:
     )
     environment.filters["cn_number"] = cn_number
     return environment
-
-
-def cn_date(day: date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
-
-
-def cn_window(window: Window) -> str:
-    if window.start.year == window.end.year:
-        return f"{cn_date(window.start)}至{window.end.month}月{window.end.day}日"
-    return f"{cn_date(window.start)}至{cn_date(window.end)}"
 
 
 def cn_number(value: int) -> str:

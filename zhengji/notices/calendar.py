@@ -154,3 +154,15 @@ def upcoming(track: Track | str, since: date, count: int, registry: Registry | N
     """``count`` windows from the one that holds ``since`` (or the next one to open) onward."""
     stream = (window for window in windows(track, registry) if window.end >= since)
     return list(islice(stream, count))
+
+
+def cn_date(day: date) -> str:
+    """A date as the notices write it: 2025年6月20日."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def cn_window(window: Window) -> str:
+    """A window as the notices write it: 2025年6月20日至6月30日 (the year once when it does not change)."""
+    if window.start.year == window.end.year:
+        return f"{cn_date(window.start)}至{window.end.month}月{window.end.day}日"
+    return f"{cn_date(window.start)}至{cn_date(window.end)}"

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from zhengji.notices.calendar import Position, position
+from zhengji.notices.calendar import Position, cn_date, position
 from zhengji.notices.registry import FormId, Notice, Registry, Track, TrackRule, load_registry
 from zhengji.parsers.document import SHEET_FORMATS, WORD_FORMATS, format_name
 from zhengji.parsers.forms import form_title
@@ -196,10 +196,10 @@ def _other_track_documents(documents: list[ParsedDocument], track: Track) -> lis
 def _window(pos: Position, rule: TrackRule) -> list[Finding]:
     if pos.in_window:
         return []
-    received = f"本邮件于{_cn_date(pos.day)}收到，不在{rule.name}的受理时间内，逾期不予受理。"
+    received = f"本邮件于{cn_date(pos.day)}收到，不在{rule.name}的受理时间内，逾期不予受理。"
     if pos.next_window:
         nxt = pos.next_window
-        message = f"{received}下一次受理时间为{_cn_date(nxt.start)}至{_cn_date(nxt.end)}，请届时发送。"
+        message = f"{received}下一次受理时间为{cn_date(nxt.start)}至{cn_date(nxt.end)}，请届时发送。"
     else:
         message = f"{received}该事项暂无后续受理安排，请关注后续通知。"
     return [Finding(code="outside_window", severity="error", message=message)]
@@ -210,10 +210,6 @@ def _allowed_late(mail: Mail, track: Track, pos: Position) -> bool:
     return not pos.in_window and any(
         allowance.track == track.value and pos.day <= allowance.until for allowance in mail.late_allowances
     )
-
-
-def _cn_date(day: Any) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 def _mailbox(mail: Mail, rule: TrackRule) -> list[Finding]:

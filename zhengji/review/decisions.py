@@ -18,10 +18,10 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlmodel import Session, col, select
 
 from zhengji.clock import SHANGHAI, real_now, shanghai_date
-from zhengji.mailbox.compose import ComposedReply, cn_date, cn_window, reply_subject
+from zhengji.mailbox.compose import ComposedReply, reply_subject
 from zhengji.mailbox.mime import IncomingMail
-from zhengji.mailbox.pipeline import Pipeline, deliverable, read_mail
-from zhengji.notices.calendar import position
+from zhengji.mailbox.pipeline import Pipeline, read_mail, reply_address
+from zhengji.notices.calendar import cn_date, cn_window, position
 from zhengji.notices.registry import Track, load_registry
 from zhengji.review.labels import DECISION_STATUS, track_label
 from zhengji.storage.blobs import BlobNotFound
@@ -197,7 +197,7 @@ def prepare(
         incoming = read_mail(pipeline.blobs.get(message.sha256))
     except (BlobNotFound, OSError):
         incoming = IncomingMail()
-    to_address = deliverable(incoming.from_address or message.envelope_from)
+    to_address = reply_address(incoming.from_address, message.envelope_from)
     composed = compose_decision(submission, message, action, reason, today=pipeline.now())
     return Prepared(action, reason, composed, to_address, message, incoming)
 

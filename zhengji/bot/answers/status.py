@@ -15,9 +15,9 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from zhengji.bot.answers.windows import track_name
-from zhengji.bot.wording import cn_date, cn_window, days_text
+from zhengji.bot.wording import days_text
 from zhengji.clock import SHANGHAI
-from zhengji.notices.calendar import position
+from zhengji.notices.calendar import cn_date, cn_window, position
 from zhengji.notices.registry import Track, load_registry
 from zhengji.storage.models import AuditEvent, Document, Submission
 from zhengji.storage.status import SubmissionStatus

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from functools import lru_cache
 
-from zhengji.bot.wording import cn_date, cn_window, days_text
+from zhengji.bot.wording import days_text
 from zhengji.clock import SHANGHAI, shanghai_date
-from zhengji.notices.calendar import Position, Window, position, windows
+from zhengji.notices.calendar import Position, Window, cn_date, cn_window, position, windows
 from zhengji.notices.registry import Track, load_registry
 
 _DEADLINE_TRACKS = frozenset({Track.gd_new_occupation})

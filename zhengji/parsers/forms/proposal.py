@@ -78,6 +78,7 @@ _TABLE_HEADERS = {"tasks": _TASK_HEADERS, "employers": _ORG_HEADERS, "training_o
 _LIMIT_PREFIX = re.compile(r"^\s*[(（]\s*\d+\s*字以内\s*[)）]\s*[:：]?\s*")
 _SEPARATOR = re.compile(r"[:：\n]")
 _COLON = re.compile(r"[:：]")
+_QUALIFIER_PREFIX = re.compile(r"^\s*[(（][^()（）\d]{1,6}[)）]")
 # A section number before a heading as typed ("十、", "（十）", "第十部分", "10.").
 _RAW_NUMBERING = re.compile(
     r"^\s*(?:第\s*[一二三四五六七八九十\d]+\s*(?:部分|项|节)|[一二三四五六七八九十]{1,3}\s*[、.．]"
@@ -126,6 +127,12 @@ def _match(text: str, fuzzy: bool = True) -> tuple[str, str | None] | None:
     if found.remainder is None:
         return found.field, None
     return found.field, clean_value(_LIMIT_PREFIX.sub("", _MARKS_PREFIX.sub("", found.remainder)))
+
+
+def _after_line_label(text: str) -> str:
+    """What follows a signature or date label, without the marks, colons and a short bracketed qualifier the
+    applicant typed after the label ("填写时间（年月日）：", "建议人（签章）（必填）：")."""
+    return _MARKS_PREFIX.sub("", _QUALIFIER_PREFIX.sub("", _MARKS_PREFIX.sub("", text)))
 
 
 def _leading(text: str) -> tuple[str, str | None] | None:
@@ -653,18 +660,41 @@ class _Document:
             if not located:
                 out.append(field.key)
             elif field.kind == "table":
-                out.extend(f"{field.key}.{column}" for column in self._columns_not_found(field.key))
+                missing = self._columns_not_found(field.key)
+                # No header found, or not the column a row needs (主要工作任务's 内容): the table as a whole
+                # cannot be read, so its emptiness says nothing.
+                if missing is None or any(column.key in missing for column in field.columns if column.required):
+                    out.append(field.key)
+                out.extend(f"{field.key}.{column}" for column in missing or [])
         return out
 
-    def _columns_not_found(self, key: str) -> list[str]:
-        """The columns of a located table section whose header this document does not show."""
+    def _columns_not_found(self, key: str) -> list[str] | None:
+        """The columns of a located table section whose header this document does not show; None when cells
+        stand under its label but no header was recognised at all."""
         if key == "schools":
             found = {column for column in _SCHOOL_HEADERS if self.hits.get(f"school.{column}")}
             found |= self.columns_found.get(id(_SCHOOL_HEADERS), set())
             return [column for column in _SCHOOL_HEADERS if column not in found]
         headers = _TABLE_HEADERS[key]
         named = self.columns_found.get(id(headers))
-        return [] if named is None else [column for column in headers if column not in named]
+        if named is None:
+            return None if self._table_has_rows(key) else []
+        return [column for column in headers if column not in named]
+
+    def _table_has_rows(self, key: str) -> bool:
+        """Whether cells stand beside or under a table section's label (so a header was there to be found)."""
+        for hit in self.hits.get(key, []):
+            if hit.cell is None:
+                continue
+            grid = self.grids[hit.table]
+            rows = range(hit.cell.row, min(hit.cell.row + max(hit.cell.rowspan, 1) + 1, grid.table.n_rows))
+            if any(
+                other.text.strip() and other is not hit.cell and not self.is_label(hit.table, other)
+                for row in rows
+                for other in grid.rows[row]
+            ):
+                return True
+        return False
 
     def signer(self) -> str | None:
         for position, text in enumerate(self.texts):
@@ -672,7 +702,7 @@ class _Document:
             match = _SIGNATURE.search(normal)
             if not match:
                 continue
-            rest = normal[match.end() :].split("\n")[0]
+            rest = _after_line_label(normal[match.end() :].split("\n")[0])
             date = _DATE_LINE.search(rest)
             rest = rest[: date.start()] if date else rest
             has_seal = PICTURE in rest
@@ -693,7 +723,7 @@ class _Document:
             match = _DATE_LINE.search(normal)
             if match is None:
                 continue
-            raw = clean_value(_MARKS_PREFIX.sub("", normal[match.end() :].split("\n")[0]))
+            raw = clean_value(_after_line_label(normal[match.end() :].split("\n")[0]))
             if raw is None or is_blank_template(raw):
                 return None
             raw = raw.strip("_ ")
