@@ -26,6 +26,7 @@ from zhengji.notices.forms import form_specs
 from zhengji.notices.registry import FormId
 from zhengji.parsers.checks.dates import parse_date
 from zhengji.parsers.forms.lexicon import Lexicon, is_stamp_label, match_header
+from zhengji.parsers.forms.matching import THRESHOLD, near_score
 from zhengji.parsers.forms.text import clean_value, label_key
 from zhengji.parsers.forms.wording import MARKS_BETWEEN
 from zhengji.parsers.model import PICTURE, Cell, Layout, Table
@@ -473,7 +474,7 @@ def _is_sample(cells: Sequence[Cell]) -> bool:
 
 def _is_stop(cells: Sequence[Cell], stops: Sequence[str]) -> bool:
     """A row that starts with one of ``stops`` ("推荐意见", "备注"), or with a near wording of one
-    ("推荐单位审查意见", "上级主管部门推荐意见")."""
+    ("推荐单位审查意见", "上级主管部门推荐意见", words put inside it)."""
     first = label_key(_first_text(cells))
     if not first:
         return False
@@ -482,7 +483,9 @@ def _is_stop(cells: Sequence[Cell], stops: Sequence[str]) -> bool:
         if first.startswith(wanted):
             return True
         if len(first) <= 16 and (
-            (len(wanted) >= 4 and wanted in first) or (len(first) >= 4 and fuzz.ratio(first, wanted) >= 85)
+            (len(wanted) >= 4 and wanted in first)
+            or (len(first) >= 4 and fuzz.ratio(first, wanted) >= 85)
+            or near_score(first, wanted) >= THRESHOLD
         ):
             return True
     return False

@@ -217,6 +217,11 @@ def _near(key: str, label: str) -> float:
     return 0.0
 
 
+def near_score(key: str, label: str) -> float:
+    """How near ``key`` is to ``label`` as a reworded form of it (0 when it is not), both normalised."""
+    return _near(canonical(key), canonical(label))
+
+
 @cache
 def _label_suffixes() -> frozenset[str]:
     """The suffixes, folded as the keys they end are."""
