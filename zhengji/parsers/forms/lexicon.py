@@ -25,6 +25,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 from rapidfuzz.distance import LCSseq
 
+from zhengji.parsers.forms.matching import label_tails
 from zhengji.parsers.forms.wording import normalise
 from zhengji.parsers.model import Cell
 
@@ -44,26 +45,8 @@ __all__ = [
 
 THRESHOLD = 75.0
 MARGIN = 5.0
-# Nouns that say "this is the label of" without changing it.
-GENERIC_TAILS = frozenset(
-    {
-        "名称",
-        "名",
-        "情况",
-        "信息",
-        "内容",
-        "说明",
-        "描述",
-        "类别",
-        "类型",
-        "领域",
-        "要求",
-        "号",
-        "栏",
-        "一栏",
-        "情况说明",
-    }
-)
+# Nouns that say "this is the label of" without changing it (the one list, in the form data).
+GENERIC_TAILS = label_tails()
 _BRACKETED = re.compile(r"\([^()]*\)")
 # "（盖章）" "（加盖公章）" "（单位盖章）" "（签字）": the label of a line that is signed or stamped.
 _STAMP = re.compile(r"\((?:单位|负责人)?(?:加盖)?(?:公章|盖章|签章|签字|印章|盖章或签字|签字或盖章)\)")

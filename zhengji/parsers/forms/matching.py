@@ -40,12 +40,6 @@ _NEAR_SCORE = 88.0
 _EQUAL_SCORE = 98.0
 # A text that holds a whole label in one piece, with a few words around it.
 _WHOLE_SCORE = 96.0
-# What follows a whole label and still makes a label: a qualifier a form might print itself.
-_LABEL_SUFFIXES = frozenset(
-    {"要求", "需求", "规定", "情况", "现状", "名称", "信息", "内容", "说明", "选择", "类别", "类型", "能力", "待遇",
-     "防护", "描述", "介绍", "简介", "概述", "事项", "栏", "项", "及邮编", "邮编", "领域", "方式", "号码", "姓名",
-     "全称", "地址", "单位"}
-)  # fmt: skip
 # A value reads as a sentence; a label never holds these.
 _SENTENCE = re.compile(r"[。，；;！？!?]|\d{3,}")
 # A bracketed qualifier a label may carry: "特殊能力（技能）", "全国从业人数（估计）", "新职业名称（中文）".
@@ -223,9 +217,16 @@ def near_score(key: str, label: str) -> float:
 
 
 @cache
+def label_tails() -> frozenset[str]:
+    """Words that may follow a whole label and leave it the same label (``data/forms/_synonyms.toml``)."""
+    path = resources.files("zhengji.notices") / "data" / "forms" / "_synonyms.toml"
+    return frozenset(tomllib.loads(path.read_text(encoding="utf-8"))["tails"]["words"])
+
+
+@cache
 def _label_suffixes() -> frozenset[str]:
-    """The suffixes, folded as the keys they end are."""
-    return frozenset(canonical(suffix) for suffix in _LABEL_SUFFIXES)
+    """The tails, folded as the keys they end are."""
+    return frozenset(canonical(suffix) for suffix in label_tails())
 
 
 @cache
