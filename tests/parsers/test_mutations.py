@@ -110,7 +110,7 @@ def test_the_corpus_never_imports_the_readers_own_tables() -> None:
 def test_every_printed_wording_is_the_notices() -> None:
     """The keys of wordings.toml are the forms' printed wording, copied from the notices' texts."""
     if not NOTICES.is_dir():
-        pytest.skip(f"the notices' texts are not at {NOTICES}")
+        need_server(f"the notices' texts are not at {NOTICES}")
     text = fold("".join(path.read_text(encoding="utf-8") for path in NOTICES.glob("*.txt")))
     data = wordings()
     missing = [f"[{table}.{key}]" for table in ("label", "heading", "title") for key in data[table]
