@@ -230,7 +230,6 @@ def test_a_status_change_reaches_a_linked_chat_once(bot: Bot, db: Engine, settin
     _linked(bot, settings, chat, case)
     decide(db, case, SubmissionStatus.returned, reason="请补充用人单位的从业情况说明")
     assert collect(db, bot.clock) == 1  # in review and returned at once: the decision is told, once
-    wall.advance(seconds=1)  # another process wrote it: this one sees it within half a second
     answer = bot.answer(chat, "你好").text
     assert answer.index("【进度通知】") < answer.index("您好")
     assert "当前状态为“审核中”" not in answer
@@ -239,6 +238,21 @@ def test_a_status_change_reaches_a_linked_chat_once(bot: Bot, db: Engine, settin
     assert "【进度通知】" not in bot.answer(stranger, "你好").text
     status = bot.answer(chat, "/status").text
     assert "已退回修改" in status and "请补充用人单位的从业情况说明" in status
+
+
+def test_the_status_after_a_notice_is_never_older_than_the_notice(bot: Bot, db: Engine, settings: Settings) -> None:
+    """The answer remembered while the applicant waited must not outlive a status change, however soon they ask
+    again (the real clock stands still here: no cache window may hide the change)."""
+    case = make_submission(db)
+    chat = web("a")
+    collect(db, bot.clock)
+    _linked(bot, settings, chat, case)
+    assert "材料需补正" in bot.answer(chat, "/status").text  # remembered
+    decide(db, case, SubmissionStatus.accepted)
+    assert collect(db, bot.clock) == 1
+    answer = bot.answer(chat, "/status").text
+    assert "当前状态为“已受理”" in answer
+    assert "已受理" in answer.split("【进度通知】")[-1] and "材料需补正" not in answer.split("【进度通知】")[-1]
 
 
 def test_unlinking_ends_status_and_notices(bot: Bot, db: Engine, settings: Settings, wall: Wall) -> None:

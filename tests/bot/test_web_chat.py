@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +25,6 @@ from sqlmodel import Session, select
 from tests.bot.support import Case, code_in, decide, make_settings, make_submission, migrate, outbox_mails, wait_for
 from tests.conftest import need_server
 from tests.servers.ports import free_port
-from zhengji.bot.links import GENERATION_SECONDS
 from zhengji.settings import Settings
 from zhengji.storage.db import make_engine
 from zhengji.storage.models import ChatPush
@@ -143,8 +141,6 @@ def test_an_applicant_asks_binds_and_is_told_in_the_browser(served: Served) -> N
         # whichever comes first: either way the applicant reads it without asking for it.
         notice = box.locator(".zj-msg-bot, .zj-msg-notice").filter(has_text="【进度通知】")
         if notice.count() == 0:
-            # A desk rereads what changed in the database at most every GENERATION_SECONDS: ask after that.
-            time.sleep(GENERATION_SECONDS + 0.2)
             ask("你好", "您好")
         expect(notice).to_have_count(1)
         told = notice.inner_text()
