@@ -5,7 +5,10 @@ for the web chat: one bot with its database desk (SQLite in a temporary director
 answers computed in the runtime's answer threads (``zhengji.bot.runtime.ANSWER_THREADS``), on one core.
 200 chats: a quarter of them linked to a submission and asking for its status, the rest asking the question
 table's questions (every kind: eligibility, windows, materials, the notices' rules, unknowns, greetings, status
-without a link, binding).
+without a link, binding), and one message in ten a code request for a real submission: its code and mail are
+stored and queued in the database, and the mail is written to the Maildir outbox by the code mail sender's
+thread, as ``zhengji serve`` does (the limits per chat, submission and address refuse most repeats, as they
+would).
 
 Two loads, each measured per answer from the moment the question was asked to the moment its answer was ready:
 
@@ -34,7 +37,7 @@ from pathlib import Path
 from sqlmodel import Session
 
 from tests.bot.support import make_submission, migrate
-from zhengji.bot.codemail import OutboxMailer
+from zhengji.bot.codemail import CodeMailSender, OutboxMailer
 from zhengji.bot.conversation import Chat
 from zhengji.bot.core import Bot
 from zhengji.bot.links import Desk
@@ -50,6 +53,10 @@ LINKED = 50
 MEDIAN_BUDGET_MS = 20.0
 P99_BUDGET_MS = 100.0
 STATUS_QUESTIONS = ("/status", "我的材料审核通过了吗", "查一下进度", "还缺什么材料")
+CODE_SHARE = 0.1
+"""Share of the messages that ask for a code for a real submission (issue 18: 200 chats including code requests)."""
+REFERENCES: list[str] = []
+code_share = CODE_SHARE
 
 
 @dataclass(frozen=True)
@@ -63,7 +70,7 @@ def questions() -> list[str]:
     return [question["text"] for question in table["questions"]]
 
 
-def setup(folder: Path) -> tuple[Bot, list[Chat]]:
+def setup(folder: Path) -> tuple[Bot, list[Chat], CodeMailSender]:
     now = parse_instant("2025-06-21T10:00:00+08:00")
     settings = Settings(data_dir=folder, smtp_listen=None, now=now)
     engine = migrate(make_engine(settings.resolved_database_url))
@@ -71,16 +78,21 @@ def setup(folder: Path) -> tuple[Bot, list[Chat]]:
     with Session(engine) as session:
         for number in range(LINKED):
             case = make_submission(engine, sender=f"applicant{number}@example.com")
+            REFERENCES.append(case.reference)
             session.add(ChatLink(channel="web", chat_id=chats[number].id, submission_id=case.id, created_at=now))
         session.commit()
     clock = Clock(now)
-    desk = Desk(engine, settings, mailer=OutboxMailer(settings), clock=clock)
-    return Bot(clock=clock, desk=desk), chats
+    sender = CodeMailSender(engine, OutboxMailer(settings).send, clock)
+    sender.start()
+    desk = Desk(engine, settings, mailer=sender, clock=clock)
+    return Bot(clock=clock, desk=desk), chats, sender
 
 
 def message_for(chat_number: int, pool: list[str], rng: random.Random) -> str:
     if chat_number < LINKED and rng.random() < 0.5:
         return rng.choice(STATUS_QUESTIONS)
+    if chat_number >= LINKED and rng.random() < code_share:
+        return f"绑定 {rng.choice(REFERENCES)}"
     if rng.random() < 0.02:
         return f"绑定 ZJ-2025Q2-{''.join(rng.choice('23456789ABCDEFGHJKMNPQRSTVWXYZ') for _ in range(6))}"
     return rng.choice(pool)
@@ -174,12 +186,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.bot", description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=20, help="bursts of 200 messages (default 20)")
     parser.add_argument("--seconds", type=float, default=20.0, help="length of the steady load (default 20 s)")
+    parser.add_argument("--code-share", type=float, default=CODE_SHARE,
+                        help=f"share of messages asking a code for a real case (default {CODE_SHARE})")  # fmt: skip
     arguments = parser.parse_args(argv)
+    global code_share
+    code_share = arguments.code_share
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     workers = ANSWER_THREADS  # the threads the channels answer in
     pool = questions()
     with tempfile.TemporaryDirectory(prefix="zhengji-bot-bench-") as folder:
-        bot, chats = setup(Path(folder))
+        bot, chats, sender = setup(Path(folder))
         for chat, text in zip(chats, pool, strict=False):
             bot.answer(chat, text)  # warm the dictionaries and the database's pages
         single(bot, chats, pool)
@@ -187,6 +203,10 @@ def main(argv: list[str] | None = None) -> int:
                     burst(bot, chats, pool, arguments.rounds, workers))  # fmt: skip
         ok &= report(f"steady: {CHATS} chats conversing for {arguments.seconds:g} s",
                      steady(bot, chats, pool, arguments.seconds, workers))  # fmt: skip
+        sender.flush(60)
+        mails = len(list((Path(folder) / "outbox" / "new").glob("*")))
+        print(f"code mails queued and sent by the sender thread: {mails}")
+        sender.stop()
     return 0 if ok else 1
 
 

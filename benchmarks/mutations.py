@@ -1,15 +1,25 @@
 """`make bench`: how well zhengji reads the forms as applicants retype, reword and mark them (issue 9).
 
 Run from the repository root: ``.venv/bin/python -m benchmarks.mutations [--pdf] [--doc] [--limit N]
-[--wordings holdout]``. The corpus (``tests/fixtures/mutations``) is every form of the contract, correctly and
+[--wordings holdout|third] [--no-twins]``.
+The corpus (``tests/fixtures/mutations``) is every form of the contract, correctly and
 completely filled, in each mutation class, with wordings from ``wordings.toml`` and never from zhengji's own label
 tables. ``--wordings holdout`` takes them from ``wordings_holdout.toml``, a list written after the developers had
 studied the failures of the first: its ``reworded`` row is the held-out figure (the other classes are the same
-typing habits in both lists). Each
+typing habits in both lists); ``--wordings third`` from ``wordings_third.toml``, written after the reader was
+rebuilt for issue 17 and never shown to it. Each
 document goes through the public entry ``parse_document`` as Word, and with ``--pdf`` / ``--doc`` as its
 LibreOffice PDF export and .doc copy (converted in one LibreOffice call per format, cached by content hash).
 For each class and format the table gives the fields read right, and the documents that got at least one
 ``error`` finding although they are correct (each such finding is a wrong demand sent to an applicant).
+
+The ``twins`` row (``tests/fixtures/mutations/twins.py``; ``--no-twins`` leaves it out) is measured per
+submission: each form as Word and as a PDF export with the whitespace real exports carry (wrapped e-mail
+addresses and numbers, letter-spaced digits, codes broken at a hyphen), judged together through the entry point
+of ``zhengji check`` (``parse_attachments`` and ``judge``). Its columns give the fields of the Word and of the PDF
+copy as that submission reads them, and the pairs that got an error finding: every error of the pair's
+documents, and every error of the submission that the Word copy sent alone does not get as well (those are
+about the track's other documents: 汇总表 rows without their 建议书, the 社评组织's other materials).
 """
 
 from __future__ import annotations
@@ -21,12 +31,16 @@ import time
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from tests.fixtures.mutations.compare import Score, score
 from tests.fixtures.mutations.convert import convert_all
 from tests.fixtures.mutations.corpus import CLASSES, Case, cases, wording_cases, wording_variants
-from tests.fixtures.mutations.pen import WORDING_LISTS, WORDINGS_ENV, holdout_faults
-from zhengji.parsers.document import ParseOptions, parse_document
+from tests.fixtures.mutations.pen import WORDING_LISTS, WORDINGS_ENV, unseen_faults
+from tests.fixtures.mutations.twins import Twin, pdf_artefacts, twins
+from zhengji.parsers.document import ParseOptions, parse_attachments, parse_document
+from zhengji.parsers.submission import Mail
+from zhengji.parsers.submission import judge as judge_submission
 
 DEFAULT_CACHE = Path("/tmp/zhengji-bench-mutations")
 FORMAT_NAMES = {"docx": "Word", "pdf": "PDF", "doc": ".doc"}
@@ -66,11 +80,67 @@ def judge(case: Case, fmt: str, data: bytes) -> tuple[Cell, list[str]]:
     return result, result.fields.wrong
 
 
+def _errors(checked: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Every error finding of a checked submission (``zhengji check --json``): its own and its documents'."""
+    found = [("", item["code"], item["message"]) for item in checked["findings"] if item["severity"] == "error"]
+    for document in checked["documents"]:
+        found += [(document["file"], item["code"], item["message"]) for item in document["findings"]
+                  if item["severity"] == "error"]  # fmt: skip
+    return found
+
+
+def check(files: list[tuple[str, bytes]], twin: Twin) -> dict[str, Any]:
+    """The submission of ``files`` as ``zhengji check FILES --json`` judges it (no mailbox given)."""
+    mail = Mail(attachments=files, received=twin.spec.at, to=[])
+    return judge_submission(mail, parse_attachments(files, ParseOptions(at=twin.spec.at, isolate=False))).as_json()
+
+
+def judge_twin(twin: Twin, pdf: bytes) -> tuple[dict[str, Cell], list[str]]:
+    """One pair as one submission: the fields of its Word and PDF copies, and whether the pair got an error."""
+    word_name, pdf_name = f"{twin.id}.docx", f"{twin.id}.pdf"
+    pair = check([(word_name, twin.docx), (pdf_name, pdf)], twin)
+    alone = {(code, message) for file, code, message in _errors(check([(word_name, twin.docx)], twin)) if not file}
+    errors = [f"{twin.spec.key}/twins: {code} {f'[{file}] ' if file else ''}{message}"
+              for file, code, message in _errors(pair) if file or (code, message) not in alone]  # fmt: skip
+    cells: dict[str, Cell] = {}
+    wrong: list[str] = []
+    for fmt, name in (("docx", word_name), ("pdf", pdf_name)):
+        read = next((document for document in pair["documents"] if document["file"] == name), None)
+        cell = Cell(documents=1, with_errors=int(bool(errors)), errors=errors if fmt == "docx" else [])
+        cell.fields = score(twin.expected, read["fields"] if read else {})
+        if read is None or read["form"] != twin.form:
+            cell.wrong_form = 1
+            cell.fields.wrong.insert(0, f"form: read {read['form'] if read else 'nothing'}, expected {twin.form}")
+        cells[fmt] = cell
+        wrong += [f"[{FORMAT_NAMES[fmt]}] {item}" for item in cell.fields.wrong]
+    return cells, wrong + errors
+
+
+def print_artefacts(shown: dict[tuple[str, str], list[bool]]) -> None:
+    """What the twins' PDF text (pdfplumber) really carries: the measure is only as good as its artefacts."""
+    parts = [f"{what} {kind} {sum(found)}/{len(found)}" for (kind, what), found in sorted(shown.items())]
+    print(f"Twins: the PDF exports' text (pdfplumber) carries {', '.join(parts)} of the artefacts built.")
+
+
 def percent(right: int, total: int) -> str:
     return f"{100 * right / total:6.2f}%" if total else "     –"
 
 
-def print_table(table: dict[str, dict[str, Cell]], formats: list[str], show: int) -> None:
+def _line(name: str, row: dict[str, Cell], formats: list[str]) -> str:
+    line = f"{name:<11} {row[formats[0]].documents:>4}"
+    for fmt in formats:
+        cell = row.get(fmt)
+        if cell is None:
+            line += f" │ {'–':<26} {'–':>8} {'–':>5}"
+            continue
+        fields = f"{percent(cell.fields.right, cell.fields.total)} ({cell.fields.right}/{cell.fields.total})"
+        line += f" │ {fields:<26} {cell.with_errors:>4}/{cell.documents:<3} {cell.wrong_form:>5}"
+    return line
+
+
+def print_table(
+    table: dict[str, dict[str, Cell]], formats: list[str], show: int, pairs: dict[str, Cell] | None = None
+) -> None:
     header = f"{'class':<11} {'docs':>4}"
     for fmt in formats:
         header += f" │ {FORMAT_NAMES[fmt] + ' fields right':<26} {'err docs':>8} {'form✗':>5}"
@@ -80,32 +150,27 @@ def print_table(table: dict[str, dict[str, Cell]], formats: list[str], show: int
     for cls in CLASSES:
         if cls not in table:
             continue
-        line = f"{cls:<11} {table[cls][formats[0]].documents:>4}"
         for fmt in formats:
-            cell = table[cls][fmt]
-            totals[fmt].add(cell)
-            fields = f"{percent(cell.fields.right, cell.fields.total)} ({cell.fields.right}/{cell.fields.total})"
-            line += f" │ {fields:<26} {cell.with_errors:>4}/{cell.documents:<3} {cell.wrong_form:>5}"
-        print(line)
+            totals[fmt].add(table[cls][fmt])
+        print(_line(cls, table[cls], formats))
     print("─" * len(header))
-    line = f"{'total':<11} {totals[formats[0]].documents:>4}"
-    for fmt in formats:
-        cell = totals[fmt]
-        fields = f"{percent(cell.fields.right, cell.fields.total)} ({cell.fields.right}/{cell.fields.total})"
-        line += f" │ {fields:<26} {cell.with_errors:>4}/{cell.documents:<3} {cell.wrong_form:>5}"
-    print(line)
+    print(_line("total", totals, formats))
+    if pairs is not None:
+        # Per submission, not per document: outside the total.
+        print(_line("twins", pairs, formats))
     print()
     print("Error findings on correct documents (the first few of each class and format; codes counted):")
-    for cls in CLASSES:
-        for fmt in formats:
-            found = table.get(cls, {}).get(fmt)
-            if found is None or not found.errors:
-                continue
-            codes = Counter(error.split(": ", 1)[1].split(" ", 1)[0] for error in found.errors)
-            counted = ", ".join(f"{code} ×{count}" for code, count in codes.most_common())
-            print(f"  {cls} / {FORMAT_NAMES[fmt]}: {counted}")
-            for error in found.errors[:show]:
-                print(f"      {error[:150]}")
+    listed = [(cls, fmt, table.get(cls, {}).get(fmt)) for cls in CLASSES for fmt in formats]
+    if pairs is not None:
+        listed.append(("twins", "docx", pairs["docx"]))
+    for cls, fmt, found in listed:
+        if found is None or not found.errors:
+            continue
+        codes = Counter(error.split(": ", 1)[1].split(" ", 1)[0] for error in found.errors)
+        counted = ", ".join(f"{code} ×{count}" for code, count in codes.most_common())
+        print(f"  {cls} / {FORMAT_NAMES[fmt] if cls != 'twins' else 'Word and PDF'}: {counted}")
+        for error in found.errors[:show]:
+            print(f"      {error[:150]}")
 
 
 def print_wordings() -> None:
@@ -138,7 +203,11 @@ def main(argv: list[str] | None = None) -> int:
         "--wordings",
         choices=list(WORDING_LISTS),
         default="default",
-        help="the list of wording variants: default (wordings.toml) or holdout (wordings_holdout.toml, held out)",
+        help="the list of wording variants: default (wordings.toml), holdout (wordings_holdout.toml) or third "
+        "(wordings_third.toml, issue 17)",
+    )
+    parser.add_argument(
+        "--no-twins", action="store_true", help="leave out the Word and PDF twins (judged as submissions)"
     )
     parser.add_argument(
         "--each-wording", action="store_true", help="also try each wording variant on its own (Word), list the misread"
@@ -147,8 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     # The builders read the list at each use (tests/fixtures/mutations/pen.py): chosen before anything is built.
     os.environ[WORDINGS_ENV] = args.wordings
-    if args.wordings == "holdout" and (faults := holdout_faults()):
-        print("wordings_holdout.toml is not held out:\n  " + "\n  ".join(faults), file=sys.stderr)
+    if args.wordings != "default" and (faults := unseen_faults(args.wordings)):
+        print(f"{WORDING_LISTS[args.wordings].name} is not held out:\n  " + "\n  ".join(faults), file=sys.stderr)
         return 2
     corpus = cases(args.limit)
     formats = ["docx", *(["pdf"] if args.pdf else []), *(["doc"] if args.doc else [])]
@@ -170,13 +239,33 @@ def main(argv: list[str] | None = None) -> int:
             if wrong or result.errors:
                 details.append(f"{case.id} [{FORMAT_NAMES[fmt]}]: {len(wrong)} wrong, {len(result.errors)} errors")
                 details += [f"    {item}" for item in [*wrong, *result.errors]]
+    pairs: dict[str, Cell] | None = None
+    shown: dict[tuple[str, str], list[bool]] = defaultdict(list)
+    if not args.no_twins:
+        pairing = time.perf_counter()
+        made = twins()[: args.limit]
+        exports = convert_all({twin.id: twin.docx for twin in made}, "pdf", args.cache)
+        pairs = {"docx": Cell(), "pdf": Cell()}
+        for twin in made:
+            for artefact, found in pdf_artefacts(exports[twin.id], twin.artefacts).items():
+                shown[(artefact.kind, artefact.what)].append(found)
+            cells, wrong = judge_twin(twin, exports[twin.id])
+            for fmt, cell in cells.items():
+                pairs[fmt].add(cell)
+            if wrong:
+                details.append(f"{twin.id} [Word and PDF]: {len(wrong)} wrong fields and errors")
+                details += [f"    {item}" for item in wrong]
+        print(f"Twins: {len(made)} pairs judged in {time.perf_counter() - pairing:.0f} s", file=sys.stderr)
     forms = len({case.spec.key for case in corpus})
     print(
         f"Mutation corpus: {len(corpus)} documents of {forms} forms, {', '.join(FORMAT_NAMES[f] for f in formats)}, "
         f"wordings: {WORDING_LISTS[args.wordings].name}"
     )
     print()
-    print_table(table, formats, args.show)
+    print_table(table, formats, args.show, pairs)
+    if shown:
+        print()
+        print_artefacts(shown)
     if args.details:
         print()
         print("\n".join(details))

@@ -90,6 +90,10 @@ def seed(engine: Any, count: int, rng: random.Random) -> None:
                         "track": track,
                         "notice": "沪人社职〔2025〕77号",
                         "status": status,
+                        "verdict": status
+                        if status in {"complete", "incomplete", "rejected", "unknown"}
+                        else "complete",
+                        "decision": status if status in {"accepted", "returned", "declined"} else None,
                         "sender": f"applicant{ident}@example.com",
                         "sender_name": unit,
                         "subject": f"申报材料-{unit}",

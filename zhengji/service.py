@@ -56,6 +56,7 @@ class WebComponent:
             log_level=settings.log_level.lower(),
             lifespan="off",
             server_header=False,  # no "server: uvicorn": which software runs the office's site is nobody's business
+            forwarded_allow_ips=settings.web_trusted_proxies,  # X-Forwarded-For/-Proto believed only from these
             timeout_graceful_shutdown=3,  # an open keep-alive connection must not hold the shutdown
         )
         self.server = _QuietServer(config)

@@ -6,6 +6,7 @@ instead of surfacing hours later as a mail that was never answered.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,6 +29,7 @@ _IMAP_KEYWORD = re.compile(r"[!#$&'+,\-./0-9:;<=>?@A-Z\[^_`a-z|~]+")
 # of its own accord, and a client's next EXPUNGE would remove the mail.
 _SYSTEM_FLAGS = {flag.lower(): flag for flag in ("\\Seen", "\\Answered", "\\Flagged", "\\Draft")}
 DEFAULT_IMAP_DONE_FLAG = "$Zhengji"
+LOOPBACK_PROXIES = ("127.0.0.1", "::1")
 # A Host header's name as Starlette's TrustedHostMiddleware compares it: a DNS name or IPv4 address, "*." and a
 # domain for its subdomains, or "*" for any.
 _TRUSTED_HOST = re.compile(r"\*|(?:\*\.)?[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*")
@@ -170,6 +172,12 @@ class Settings(BaseSettings):
     web_listen: Annotated[HostPort, NoDecode] = HostPort("127.0.0.1", 8000)
     # Host names the web server answers to; empty: the listen host, localhost and 127.0.0.1 (see trusted_hosts).
     web_trusted_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # The address the public reaches the site at (https://zhengji.example.gov.cn when a TLS proxy fronts it):
+    # https:// marks the staff cookies Secure and sends Strict-Transport-Security. Unset: neither (plain HTTP).
+    web_public_url: str | None = None
+    # Addresses (or networks) of the reverse proxies whose X-Forwarded-For and X-Forwarded-Proto are believed: the
+    # client's address (sign-in lockout) and whether it came over HTTPS (Secure cookies). Empty: loopback only.
+    web_trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=lambda: list(LOOPBACK_PROXIES))
     telegram_token: SecretStr | None = None
     # Where the Telegram Bot API is: requests go to {URL}/bot{TOKEN}/{method} (a local Bot API server or a relay).
     telegram_api_url: str = "https://api.telegram.org"
@@ -177,6 +185,20 @@ class Settings(BaseSettings):
     wechat_token: SecretStr | None = None
     wechat_appid: str | None = None
     wechat_aes_key: SecretStr | None = None
+    # Plain mode signs only the URL, never the message body, so a body naming another applicant's openid cannot
+    # be told from a real one: binding and status on WeChat need safe mode (an AES key) unless this is set.
+    wechat_plain_status: bool = False
+    # How far (seconds) a WeChat callback's timestamp may be from the real clock; a signed URL older than this is
+    # refused, and within it each nonce is accepted for one message only.
+    wechat_timestamp_seconds: int = 300
+    # Request bodies the web server reads at most (bytes), checked before anything is parsed: the chat, the WeChat
+    # callback and every public route; the staff pages (forms of the review queue, bulk actions).
+    web_max_body_bytes: int = 16 * 1024
+    staff_max_body_bytes: int = 1024 * 1024
+    # Code mails of the chat bot an hour: per client (a web chat's address, a WeChat openid, a Telegram chat), and
+    # in all (each is a mail from the office's own account, whose sending quota the replies to applicants need).
+    chat_code_mails_per_client_hour: int = 10
+    chat_code_mails_per_hour: int = 200
     now: datetime | None = None
     # What parsing one mail may spend: seconds in all, and documents (archive members count one by one); the
     # files left when it is spent are reported to the sender as not read (see zhengji.parsers.document).
@@ -237,6 +259,31 @@ class Settings(BaseSettings):
             value = [part.strip() for part in value.split(",") if part.strip()]
         if isinstance(value, list):
             return [parse_trusted_host(str(host)) for host in value]
+        return value
+
+    @field_validator("web_public_url", mode="before")
+    @classmethod
+    def _web_public_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip().rstrip("/")
+            if not value:
+                return None
+            parts = urlsplit(value)
+            if parts.scheme not in {"http", "https"} or not parts.hostname or parts.query or parts.fragment:
+                raise ValueError(f"应为 http(s):// 开头的网址，例如 https://zhengji.example.gov.cn，而不是 {value!r}")
+        return value
+
+    @field_validator("web_trusted_proxies", mode="before")
+    @classmethod
+    def _web_trusted_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()] or list(LOOPBACK_PROXIES)
+        if isinstance(value, list):
+            for proxy in value:
+                try:
+                    ipaddress.ip_network(str(proxy), strict=False)
+                except ValueError:
+                    raise ValueError(f"“{proxy}”不是 IP 地址或网段（例如 10.0.0.5 或 10.0.0.0/24）") from None
         return value
 
     @field_validator("smtp_max_recipients")
@@ -378,6 +425,27 @@ class Settings(BaseSettings):
             raise ValueError("应为 1 至 100000 之间的整数")
         return value
 
+    @field_validator("wechat_timestamp_seconds")
+    @classmethod
+    def _wechat_timestamp_seconds(cls, value: int) -> int:
+        if not 30 <= value <= 3600:
+            raise ValueError("应为 30 至 3600 之间的秒数，例如 300")
+        return value
+
+    @field_validator("web_max_body_bytes", "staff_max_body_bytes")
+    @classmethod
+    def _max_body_bytes(cls, value: int) -> int:
+        if not 1024 <= value <= 100 * 1024 * 1024:
+            raise ValueError("应为 1024 至 104857600 之间的字节数，例如 16384")
+        return value
+
+    @field_validator("chat_code_mails_per_client_hour", "chat_code_mails_per_hour")
+    @classmethod
+    def _code_mail_caps(cls, value: int) -> int:
+        if not 1 <= value <= 100000:
+            raise ValueError("应为 1 至 100000 之间的整数")
+        return value
+
     @field_validator("database_url")
     @classmethod
     def _database_url(cls, value: str | None) -> str | None:
@@ -415,6 +483,11 @@ class Settings(BaseSettings):
     @property
     def outbox_dir(self) -> Path:
         return self.data_dir / "outbox"
+
+    @property
+    def behind_https(self) -> bool:
+        """Whether the public reaches the site over HTTPS (``ZHENGJI_WEB_PUBLIC_URL`` starts with https://)."""
+        return bool(self.web_public_url and self.web_public_url.lower().startswith("https://"))
 
     @property
     def trusted_hosts(self) -> list[str]:

@@ -3,14 +3,24 @@
 Passwords are hashed with Argon2id (argon2-cffi's RFC 9106 profile). A hash made with other parameters, or an
 older scrypt hash of the first release, is still verified, and replaced by a current one as soon as its owner
 signs in with the right password (:func:`verify_and_update`), so that raising the parameters needs no reset.
+
+A hash costs tens of milliseconds of CPU and 64 MiB, by design. The web server runs them in a pool of their own
+of :data:`HASHING_THREADS` threads (:func:`off_the_loop`), never on the thread pool that serves pages: fifty
+people signing in at once (or a script pretending to) then queue for those threads while every page goes on
+answering, instead of taking every thread and all the memory at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -20,6 +30,11 @@ from zhengji.storage.models import AuditEvent, StaffUser
 
 MIN_PASSWORD = 8
 _HASHER = PasswordHasher()
+HASHING_THREADS = 2
+"""Password hashes the web server computes at once: one a core of the two-core machine it was sized on."""
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+T = TypeVar("T")
 
 
 class StaffError(ValueError):
@@ -28,6 +43,20 @@ class StaffError(ValueError):
 
 def hash_password(password: str) -> str:
     return _HASHER.hash(password)
+
+
+def hashing_pool() -> ThreadPoolExecutor:
+    """The threads that compute password hashes for the web server (made on first use, shared after)."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=HASHING_THREADS, thread_name_prefix="zhengji-password")
+        return _pool
+
+
+async def off_the_loop(work: Callable[..., T], *args: object) -> T:
+    """Run a password check or hash in :func:`hashing_pool` and wait for it without holding any other thread."""
+    return await asyncio.wrap_future(hashing_pool().submit(work, *args))
 
 
 def _verify_scrypt(password: str, stored: str) -> bool:
@@ -71,13 +100,22 @@ def needs_rehash(stored: str) -> bool:
         return True
 
 
+def check_password(password: str, stored: str) -> tuple[bool, str | None]:
+    """Whether a sign-in's password matches, and the hash to store instead when the stored one is outdated.
+
+    It reads no account, so that it can run in :func:`hashing_pool` away from the database session.
+    """
+    if not verify_password(password, stored):
+        return False, None
+    return True, hash_password(password) if needs_rehash(stored) else None
+
+
 def verify_and_update(user: StaffUser, password: str) -> bool:
     """Check a sign-in's password; on success a legacy or outdated hash is replaced (the caller commits)."""
-    if not verify_password(password, user.password_hash):
-        return False
-    if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    return True
+    ok, fresh = check_password(password, user.password_hash)
+    if fresh is not None:
+        user.password_hash = fresh
+    return ok
 
 
 def _check_password(password: str) -> None:

@@ -23,7 +23,7 @@ from zhengji.clock import SHANGHAI
 from zhengji.mailbox.cases import open_case
 from zhengji.settings import HostPort, Settings
 from zhengji.storage.models import Document, Message, MessageSource, Submission
-from zhengji.storage.status import SubmissionStatus, transition
+from zhengji.storage.status import Decision, SubmissionStatus, Verdict, record_decision, record_verdict
 
 NOW = datetime(2025, 6, 21, 10, 0, tzinfo=SHANGHAI)
 SENDER = "hr@example.com.cn"
@@ -64,7 +64,7 @@ def make_submission(
     findings: list[dict[str, Any]] | None = None,
 ) -> Case:
     """A case as the pipeline leaves it: a mail, its two documents filed, and the check's verdict (through the
-    one transition function, which writes the audit event)."""
+    machine's one writer, which writes the audit event)."""
     with Session(engine) as session:
         submission = open_case(
             session,
@@ -130,20 +130,18 @@ def make_submission(
         verdict = findings if findings is not None else [
             {"code": "missing_document", "severity": "error", "message": "缺少《新职业汇总表》（附件2）"}
         ]  # fmt: skip
-        transition(session, submission, status, actor="pipeline", at=NOW,
-                   detail={"message_id": message.id, "version": 1, "findings": verdict})  # fmt: skip
+        record_verdict(session, submission, Verdict(status.value), actor="pipeline", at=NOW,
+                       detail={"message_id": message.id, "version": 1, "findings": verdict})  # fmt: skip
         session.commit()
         return Case(submission.id, submission.reference)
 
 
 def decide(engine: Engine, case: Case, to: SubmissionStatus, reason: str | None = None) -> None:
-    """A reviewer's decision, recorded as the staff queue records it: through ``transition``."""
+    """A reviewer's decision, recorded as the staff queue records it: through ``record_decision``."""
     with Session(engine) as session:
         submission = session.get(Submission, case.id)
         assert submission is not None
-        if submission.status is not SubmissionStatus.in_review:
-            transition(session, submission, SubmissionStatus.in_review, actor="王老师", at=NOW)
-        transition(session, submission, to, actor="王老师", reason=reason, at=NOW)
+        record_decision(session, submission, Decision(to.value), actor="王老师", reason=reason, at=NOW)
         session.commit()
 
 

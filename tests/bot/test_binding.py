@@ -240,6 +240,40 @@ def test_a_status_change_reaches_a_linked_chat_once(bot: Bot, db: Engine, settin
     assert "已退回修改" in status and "请补充用人单位的从业情况说明" in status
 
 
+def test_a_reviewers_rejection_is_told_with_the_reviewers_reason(bot: Bot, db: Engine, settings: Settings) -> None:
+    """Issue 15: the staff desk's 不予受理 is a person's decision (``declined``), told with its reason, and never as
+    the machine's "send it to the right mailbox"; a later re-check does not turn it back."""
+    from sqlalchemy import update
+
+    from zhengji.mailbox.pipeline import Pipeline
+    from zhengji.review import decisions
+    from zhengji.storage.models import Message, MessageState, Submission
+    from zhengji.storage.status import Verdict, record_verdict
+
+    case = make_submission(db)
+    chat = web("a")
+    collect(db, bot.clock)
+    _linked(bot, settings, chat, case)
+    with Session(db) as session:  # the case's mail was answered, as the pipeline leaves it
+        session.exec(update(Message).where(col(Message.submission_id) == case.id).values(state=MessageState.replied))
+        submission = session.get(Submission, case.id)
+        assert submission is not None
+        decisions.decide(session, Pipeline(db, settings), submission, "reject", "经核对，该职业已收录于职业分类大典。",
+                         actor="王老师")  # fmt: skip
+        session.commit()
+    with Session(db) as session:  # another reviewer's correction re-checks the case
+        submission = session.get(Submission, case.id)
+        assert submission is not None
+        record_verdict(session, submission, Verdict.complete, actor="李老师", action="recheck", detail={"findings": []})
+        session.commit()
+    assert collect(db, bot.clock) == 1  # the decision; the re-check changed nothing the chat sees
+    notice = bot.answer(chat, "你好").text
+    assert "当前状态为“经审核不予受理”" in notice and "该职业已收录于职业分类大典" in notice
+    status = bot.answer(chat, "/status").text
+    assert "经审核不予受理" in status and "该职业已收录于职业分类大典" in status
+    assert "正确的邮箱" not in status and "正确的受理时间" not in status
+
+
 def test_the_status_after_a_notice_is_never_older_than_the_notice(bot: Bot, db: Engine, settings: Settings) -> None:
     """The answer remembered while the applicant waited must not outlive a status change, however soon they ask
     again (the real clock stands still here: no cache window may hide the change)."""

@@ -135,11 +135,14 @@ def signed_query(timestamp: str, nonce: str, **extra: str) -> dict[str, str]:
 
 
 def test_the_handshake_echoes_echostr_only_when_signed(plain: httpx.Client) -> None:
-    answer = plain.get("/channels/wechat", params=signed_query("1750000000", "abc", echostr="5318008"))
+    timestamp = str(int(time.time()))
+    answer = plain.get("/channels/wechat", params=signed_query(timestamp, "abc", echostr="5318008"))
     assert answer.status_code == 200 and answer.text == "5318008"
-    forged = plain.get("/channels/wechat", params={**signed_query("1750000000", "abc"), "signature": "0" * 40,
+    forged = plain.get("/channels/wechat", params={**signed_query(timestamp, "abc"), "signature": "0" * 40,
                                                    "echostr": "5318008"})  # fmt: skip
     assert forged.status_code == 403 and "5318008" not in forged.text
+    stale = plain.get("/channels/wechat", params=signed_query("1750000000", "abc", echostr="5318008"))
+    assert stale.status_code == 403 and "5318008" not in stale.text  # signed, but outside the timestamp window
 
 
 def test_plain_mode_answers_with_a_passive_text_reply(plain: httpx.Client) -> None:

@@ -308,7 +308,7 @@ def test_reprocess_queues_a_corrected_reply_only_when_asked(tmp_path: Path) -> N
     from zhengji.storage.db import make_engine
     from zhengji.storage.migrate import upgrade
     from zhengji.storage.models import Message, MessageSource, MessageState, Reply, Submission
-    from zhengji.storage.status import SubmissionStatus
+    from zhengji.storage.status import Verdict, record_verdict
 
     settings = load_settings(data_dir=tmp_path / "var")
     engine = make_engine(settings.resolved_database_url)
@@ -324,8 +324,7 @@ def test_reprocess_queues_a_corrected_reply_only_when_asked(tmp_path: Path) -> N
     with Session(engine) as session:
         submission = session.exec(select(Submission)).one()
         reference = submission.reference
-        submission.status = SubmissionStatus.complete  # what an older parser had said
-        session.add(submission)
+        record_verdict(session, submission, Verdict.complete, actor="pipeline")  # what an older parser had said
         session.commit()
     env = {"ZHENGJI_DATA_DIR": str(tmp_path / "var")}
 
@@ -347,8 +346,7 @@ def test_reprocess_queues_a_corrected_reply_only_when_asked(tmp_path: Path) -> N
 
     with Session(engine) as session:
         submission = session.exec(select(Submission)).one()
-        submission.status = SubmissionStatus.complete
-        session.add(submission)
+        record_verdict(session, submission, Verdict.complete, actor="pipeline")
         session.commit()
     loud = run("reprocess", reference, "--reply", env=env)
     assert loud.returncode == 0, loud.stderr

@@ -150,7 +150,9 @@ def test_name_parameter_of_content_type_when_disposition_has_none() -> None:
     ]
 
 
-def test_inline_files_count_and_unnamed_inline_images_do_not() -> None:
+def test_inline_files_and_pictures_in_the_text_are_kept_the_pictures_marked_embedded() -> None:
+    # A picture shown in the HTML body (Content-ID, no name) is kept for staff, marked as part of the text, so that
+    # it neither turns a question into a submission nor counts as a file the sender attached.
     named = 'Content-Type: image/png; name="盖章页.png"\r\nContent-Disposition: inline; filename="盖章页.png"'
     logo = "Content-Type: image/png\r\nContent-ID: <logo@x>\r\nContent-Disposition: inline"
     octet = "Content-Type: application/octet-stream"
@@ -161,9 +163,24 @@ def test_inline_files_count_and_unnamed_inline_images_do_not() -> None:
             _file_part(octet, b"%PDF-1.4"),
         )
     )
-    assert [(a.filename, a.inline, a.data) for a in mail.attachments] == [
-        ("盖章页.png", True, b"\x89PNG seal"),
-        ("附件2.pdf", False, b"%PDF-1.4"),
+    assert [(a.filename, a.inline, a.embedded, a.data) for a in mail.attachments] == [
+        ("盖章页.png", True, False, b"\x89PNG seal"),
+        ("附件2.png", True, True, b"\x89PNG logo"),
+        ("附件3.pdf", False, False, b"%PDF-1.4"),
+    ]
+
+
+def test_a_part_named_only_by_content_location_is_kept_under_that_name() -> None:
+    pasted = (
+        "Content-Type: image/jpeg\r\n"
+        "Content-Location: file:///C:/Users/%E5%BC%A0%E4%B8%89/Desktop/%E7%9B%96%E7%AB%A0%E9%A1%B5.jpg"
+    )
+    document = "Content-Type: application/vnd.openxmlformats-officedocument.wordprocessingml.document\r\n"
+    located = document + "Content-Location: http://example.cn/files/%E5%BB%BA%E8%AE%AE%E4%B9%A6.docx?x=1"
+    mail = parse_mail(_mixed(_file_part(pasted, b"\xff\xd8\xffJFIF"), _file_part(located, b"PK\x03\x04docx")))
+    assert [(a.filename, a.data, a.embedded) for a in mail.attachments] == [
+        ("盖章页.jpg", b"\xff\xd8\xffJFIF", True),
+        ("建议书.docx", b"PK\x03\x04docx", False),
     ]
 
 

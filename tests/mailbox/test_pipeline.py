@@ -37,7 +37,7 @@ from zhengji.storage.models import (
     ReplyState,
     Submission,
 )
-from zhengji.storage.status import SubmissionStatus
+from zhengji.storage.status import Decision, SubmissionStatus, Verdict, record_decision, record_verdict
 
 
 @pytest.fixture
@@ -159,13 +159,22 @@ def _sha(engine: Engine, message_id: int) -> str:
         return message.sha256
 
 
-def _as_old_parser_said(engine: Engine, status: SubmissionStatus) -> int:
+def _as_old_parser_said(engine: Engine, verdict: Verdict) -> int:
     """Pretend an older parser had stored another verdict; returns the submission id."""
     with Session(engine) as session:
         submission = session.exec(select(Submission)).one()
         assert submission.id is not None
-        submission.status = status
-        session.add(submission)
+        record_verdict(session, submission, verdict, actor="pipeline", detail={"findings": []})
+        session.commit()
+        return submission.id
+
+
+def _decided(engine: Engine, decision: Decision) -> int:
+    """A reviewer's decision on the only case; returns the submission id."""
+    with Session(engine) as session:
+        submission = session.exec(select(Submission)).one()
+        assert submission.id is not None
+        record_decision(session, submission, decision, actor="王老师", reason="请补充PDF版")
         session.commit()
         return submission.id
 
@@ -174,7 +183,7 @@ def test_reprocess_parses_again_without_a_second_reply(engine: Engine, settings:
     arrive(engine, settings, (CORPUS / "netease_sh_word_only.eml").read_bytes())
     pipeline = Pipeline(engine, settings)
     drain(pipeline)
-    submission_id = _as_old_parser_said(engine, SubmissionStatus.complete)
+    submission_id = _as_old_parser_said(engine, Verdict.complete)
     done = reprocess(pipeline, submission_id)
     assert (done.before, done.after, done.changed) == (SubmissionStatus.complete, SubmissionStatus.incomplete, True)
     assert done.reply is ReplyOutcome.not_asked
@@ -195,7 +204,7 @@ def test_reprocess_with_reply_sends_one_corrected_answer_when_the_verdict_change
     message_id = arrive(engine, settings, raw)
     pipeline = Pipeline(engine, settings)
     drain(pipeline)
-    submission_id = _as_old_parser_said(engine, SubmissionStatus.complete)
+    submission_id = _as_old_parser_said(engine, Verdict.complete)
     done = reprocess(pipeline, submission_id, reply=True)
     assert done.reply is ReplyOutcome.queued
     assert drain(pipeline) == 1  # the reply step, nothing else
@@ -217,17 +226,22 @@ def test_reprocess_with_reply_sends_one_corrected_answer_when_the_verdict_change
     assert drain(pipeline) == 0 and len(outbox(settings)) == 2
 
 
-def test_reprocess_leaves_a_case_under_review_to_its_reviewer(engine: Engine, settings: Settings) -> None:
+def test_reprocess_leaves_a_decided_case_to_its_reviewer(engine: Engine, settings: Settings) -> None:
     arrive(engine, settings, (CORPUS / "netease_sh_word_only.eml").read_bytes())
     pipeline = Pipeline(engine, settings)
     drain(pipeline)
-    submission_id = _as_old_parser_said(engine, SubmissionStatus.in_review)
+    _as_old_parser_said(engine, Verdict.complete)
+    submission_id = _decided(engine, Decision.returned)
     done = reprocess(pipeline, submission_id, reply=True)
     assert (done.before, done.after, done.reply) == (
-        SubmissionStatus.in_review,
-        SubmissionStatus.in_review,
+        SubmissionStatus.returned,
+        SubmissionStatus.returned,
         ReplyOutcome.reviewer,
     )
+    with Session(engine) as session:  # the verdict follows the new reading; the decision stands
+        submission = session.get(Submission, submission_id)
+        assert submission is not None
+        assert (submission.verdict, submission.decision) == (Verdict.incomplete, Decision.returned)
     assert drain(pipeline) == 0 and len(outbox(settings)) == 1
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from zhengji.clock import SHANGHAI, parse_instant
-from zhengji.notices.calendar import position, upcoming
+from zhengji.notices.calendar import outside_window_text, position, upcoming
 
 
 def at(text: str) -> datetime:
@@ -181,3 +181,41 @@ def test_upcoming_starts_with_the_window_holding_the_date() -> None:
         ("2025-03-20", "2025-03-30"),
         ("2025-06-20", "2025-06-30"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("track", "instant", "timing"),
+    [
+        # Before the track's first window: 77号 opens on its own date, 159号 is not yet published on 05-20.
+        ("new_occupation", "2025-03-01T10:00:00+08:00", "not_started"),
+        ("gd_new_occupation", "2026-05-20T10:00:00+08:00", "not_started"),
+        ("special_ability_project", "2025-05-13T10:00:00+08:00", "not_started"),
+        # Between two windows of a recurring collection: early for the next, not late for the last.
+        ("special_ability_project", "2025-08-15T10:00:00+08:00", "between"),
+        ("new_occupation", "2025-07-01T00:00:00+08:00", "between"),
+        ("new_occupation", "2025-06-30T23:59:59+08:00", "open"),
+        # 319号's one period ended on 2024-10-22; the 76号 quarters that follow do not make it early.
+        ("skill_level_occupation", "2024-10-22T23:59:59+08:00", "open"),
+        ("skill_level_occupation", "2024-10-23T00:00:00+08:00", "ended"),
+        ("skill_level_occupation", "2025-03-19T10:00:00+08:00", "ended"),
+        ("skill_level_occupation", "2025-04-01T10:00:00+08:00", "between"),
+    ],
+)
+def test_early_is_not_late(track: str, instant: str, timing: str) -> None:
+    pos = position(track, at(instant))
+    assert pos.timing == timing
+    assert pos.early == (timing in {"not_started", "between"})
+    assert pos.late == (timing == "ended")
+
+
+def test_the_outside_window_message_says_early_or_late_and_when_to_send() -> None:
+    early = outside_window_text(position("special_ability_project", at("2025-08-15T10:00:00+08:00")), "推荐")
+    assert early == (
+        "本邮件于2025年8月15日收到，推荐下一期尚未开始受理（上一期已于2025年5月30日结束）。"
+        "下一期受理时间为2025年8月20日至8月30日，请届时重新发送。"
+    )
+    late = outside_window_text(position("skill_level_occupation", at("2024-11-15T10:00:00+08:00")), "征集")
+    assert late == (
+        "本邮件于2024年11月15日收到，沪人社职〔2024〕319号规定的征集已于2024年10月22日截止，逾期不予受理。"
+        "此后的征集按沪人社职〔2025〕76号开展，下一期受理时间为2025年3月20日至3月30日，请届时重新发送。"
+    )

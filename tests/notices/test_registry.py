@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zhengji.notices.registry import FormId, Track, load_registry
+from zhengji.notices.registry import Center, FormId, Track, load_registry
 
 
 def test_five_notices_with_their_numbers_and_dates() -> None:
@@ -107,3 +107,40 @@ def test_catalog_find_by_code_and_work_type_and_by_name() -> None:
     assert catalog.find("4-04-05-05", None, None) is not None
     assert catalog.find("4-12-01-01", "汽车维修工", "新能源汽车维修工") is None
     assert catalog.find("9-99-99-99", "不存在的职业", None) is None
+
+
+def test_each_mailbox_has_one_center_with_the_notices_own_contact_facts() -> None:
+    registry = load_registry()
+    owners = {mailbox: registry.center_of_mailbox(mailbox) for mailbox in registry.mailboxes()}
+    assert {mailbox: center.name for mailbox, center in owners.items() if center} == {
+        "yanfa312@126.com": "上海市职业技能鉴定中心",
+        "jnzx_zzyfk@gd.gov.cn": "广东省职业技能服务指导中心",
+    }
+    assert registry.center_of_mailbox("JNZX_ZZYFK@gd.gov.cn ") == owners["jnzx_zzyfk@gd.gov.cn"]
+    assert "020-83305821" in owners["jnzx_zzyfk@gd.gov.cn"].contact  # type: ignore[union-attr]
+
+
+def test_a_contact_fact_no_notice_prints_is_refused() -> None:
+    center = load_registry().centers[1].model_dump()
+    center["contact"] += "；联系电话：020-12345678"
+    with pytest.raises(ValueError, match="020-12345678"):
+        Center.model_validate(center)
+
+
+def test_the_receiving_mailbox_decides_the_voice_then_the_track() -> None:
+    registry = load_registry()
+    assert registry.voice(["yanfa312@126.com"], "gd_new_occupation").province == "shanghai"
+    assert registry.voice(["jnzx_zzyfk@gd.gov.cn"], "new_occupation").province == "guangdong"
+    assert registry.voice([], "gd_new_occupation").province == "guangdong"  # loose files: the track's center
+    assert registry.voice(["clerk@example.com"], None).province == "shanghai"
+    both = ["yanfa312@126.com", "jnzx_zzyfk@gd.gov.cn"]
+    assert registry.voice(both, "gd_new_occupation").province == "guangdong"
+
+
+def test_organisations_apply_through_the_system_and_the_mailbox_is_for_questions() -> None:
+    registry = load_registry()
+    for track in ("evaluator_org", "special_ability_institution"):
+        [(_, rule)] = registry.track_rules(track)
+        assert (rule.mailbox_role, rule.channel) == ("consult", "上海市人力资源和社会保障自助经办系统")
+    [(_, rule)] = registry.track_rules("special_ability_project")
+    assert (rule.mailbox_role, rule.channel) == ("submit", None)

@@ -13,6 +13,7 @@ from io import BytesIO
 import pytest
 
 from tests.fixtures.forms.proposal_docx import build_proposal_docx, sample_proposal
+from tests.fixtures.forms.tables_docx import sh_summary_docx
 from tests.mailbox.eml_builders import foxmail_mail
 from tests.parsers.readers.office_files import blank_pdf, encrypted_pdf
 from tests.parsers.test_archives import raw_zip, std_zip, zeros_member
@@ -131,3 +132,37 @@ def test_malformed_mail_still_gets_a_clear_reply(proposal: bytes) -> None:
     reply = compose_reply(checked, reference="ZJ-2025Q2-7K3M9P", today=AT.date())
     assert "ZJ-2025Q2-7K3M9P" in reply.subject and "ZJ-2025Q2-7K3M9P" in reply.body
     assert "无法" in reply.body or "未能识别" in reply.body
+
+
+@pytest.mark.parametrize("cut", [800, 20_000])
+def test_a_corrupt_docx_is_a_word_file_to_save_again_and_no_archive(proposal: bytes, cut: int) -> None:
+    # Cut before its Word parts (once called a damaged 压缩包) and cut in the middle: the same Word file either way.
+    document = only(parse_attachment("新职业信息建议书.docx", proposal[:cut], OPTIONS))
+    assert_unreadable(document, "新职业信息建议书.docx", "Word", "无法打开，请重新保存后发送")
+    assert "压缩" not in document.findings[0].message
+
+
+def test_the_reply_to_a_corrupt_form_tells_it_once_and_never_that_it_was_not_received(proposal: bytes) -> None:
+    summary = sh_summary_docx()
+    mail = Mail(
+        attachments=[("新职业信息建议书.docx", proposal[:800]), ("新职业汇总表.docx", summary)],
+        received=AT,
+        to=["yanfa312@126.com"],
+        subject="新职业征集材料",
+    )
+    documents = [doc for name, data in mail.attachments for doc in parse_attachment(name, data, OPTIONS)]
+    checked = judge(mail, documents)
+    body = compose_reply(checked, reference="ZJ-2025Q2-7K3M9P", today=AT.date()).body
+    assert checked.status == "incomplete"
+    assert body.count("无法打开，请重新保存后发送") == 1, body
+    assert "未收到《新职业信息建议书》" not in body and "压缩包" not in body and "重新压缩" not in body, body
+    assert not [finding for finding in checked.findings if finding.code == "missing_document"]
+
+
+def test_an_unnamed_corrupt_file_does_not_hide_a_form_that_is_really_missing(proposal: bytes) -> None:
+    # One damaged file cannot be both forms: the sender is asked for both, in one item, without "未收到".
+    mail = Mail(attachments=[("材料.docx", proposal[:800])], received=AT, to=["yanfa312@126.com"], subject="新职业")
+    checked = judge(mail, [doc for name, data in mail.attachments for doc in parse_attachment(name, data, OPTIONS)])
+    [missing] = [finding for finding in checked.findings if finding.code == "missing_document"]
+    assert "《新职业信息建议书》" in missing.message and "《新职业汇总表》" in missing.message
+    assert "未收到" not in missing.message and "“材料.docx”" in missing.message

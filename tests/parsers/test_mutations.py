@@ -23,7 +23,8 @@ from tests.conftest import need_server
 from tests.fixtures.mutations.compare import score
 from tests.fixtures.mutations.convert import ConversionFailed, convert_all, soffice
 from tests.fixtures.mutations.corpus import Case, cases
-from tests.fixtures.mutations.pen import fold, holdout_faults, wordings
+from tests.fixtures.mutations.pen import WORDING_LISTS, WORDINGS_ENV, fold, holdout_faults, unseen_faults, wordings
+from tests.fixtures.mutations.twins import pdf_artefacts, twins
 from zhengji.parsers.document import ParseOptions, parse_document
 from zhengji.parsers.model import ParsedDocument
 
@@ -149,3 +150,68 @@ def test_every_form_of_the_contract_is_in_every_class_that_fits_it() -> None:
 def test_the_holdout_list_is_held_out() -> None:
     """The second wording list (``--wordings holdout``) shares no variant with the first and covers every key."""
     assert holdout_faults() == []
+
+
+def test_the_third_list_is_unseen_and_covers_every_wording() -> None:
+    """The third list (``--wordings third``, issue 17) shares no variant with the first two and has every key."""
+    assert unseen_faults("third") == []
+
+
+def test_a_list_that_reuses_a_variant_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check above can fail: a list with a variant of an earlier one, or without a key, is not unseen."""
+    third = wordings("third")
+    lines = [f"[numerals]\nstyles = {third['numerals']['styles']!r}\n"]
+    for table in ("label", "heading", "title"):
+        for printed, entry in third[table].items():
+            variants = list(entry["variants"])
+            if (table, printed) == ("label", "联系电话"):
+                variants[0] = "联系 方式"  # wordings.toml's 联系方式, spaced
+            if (table, printed) != ("label", "序号"):
+                lines.append(f'[{table}."{printed}"]\nvariants = {variants!r}\n')
+    probe = tmp_path / "probe.toml"
+    probe.write_text("\n".join(lines).replace("'", '"'), encoding="utf-8")
+    monkeypatch.setitem(WORDING_LISTS, "third", probe)
+    assert sorted(unseen_faults("third")) == ['[label."联系电话"] reuses "联系 方式"', 'no [label."序号"]']
+
+
+def test_the_third_list_rewords_every_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every reworded document builds from the third list and differs from the same document of the first."""
+    first = {case.id: _body(case.docx) for case in CASES if case.cls == "reworded"}
+    monkeypatch.setenv(WORDINGS_ENV, "third")
+    third = {case.id: _body(case.docx) for case in cases() if case.cls == "reworded"}
+    assert third.keys() == first.keys()
+    assert {BY_ID[case_id].form for case_id in third} == {case.form for case in CASES}
+    assert [case_id for case_id in third if third[case_id] == first[case_id]] == []
+
+
+@pytest.fixture(scope="module")
+def twin_exports() -> dict[str, bytes]:
+    """The 沪 建议书 and 推荐表 twins and the notice's own 沪 建议书, exported by LibreOffice in one call."""
+    if soffice() is None:
+        need_server("LibreOffice (soffice) is needed for the PDF exports")
+    made = {twin.spec.key: twin for twin in twins()}
+    files = {f"twin-{key}": made[key].docx for key in ("sh_proposal", "recommendation", "special_summary")}
+    files["baseline-sh_proposal"] = BY_ID["baseline-sh_proposal-notice"].docx
+    try:
+        return convert_all(files, "pdf", timeout=300)
+    except ConversionFailed as error:
+        need_server(str(error))
+        raise
+
+
+def test_a_twins_pdf_really_carries_the_artefacts_of_an_export(twin_exports: dict[str, bytes]) -> None:
+    """The twins measure what they claim: the PDF text breaks the e-mail and numbers that the Word file holds whole,
+    and the notice's own layout, exported the same way, does not break the e-mail or spread the phone."""
+    made = {twin.spec.key: twin for twin in twins()}
+    proposal = made["sh_proposal"]
+    kinds = {(artefact.kind, artefact.what) for artefact in proposal.artefacts}
+    assert kinds == {("wrapped", "e-mail"), ("spaced", "phone"), ("wrapped", "phone")}
+    for key in ("sh_proposal", "recommendation", "special_summary"):
+        shown = pdf_artefacts(twin_exports[f"twin-{key}"], made[key].artefacts)
+        assert shown and all(shown.values()), f"{key}: {shown}"
+    plain = pdf_artefacts(twin_exports["baseline-sh_proposal"], proposal.artefacts)
+    assert [artefact.what for artefact, found in plain.items() if found and artefact.kind == "spaced"] == []
+    assert [artefact.what for artefact, found in plain.items() if found and artefact.what == "e-mail"] == []
+    # The Word file itself holds every value whole: only the export breaks them.
+    body = _body(proposal.docx).decode()
+    assert all(artefact.value in body for artefact in proposal.artefacts)

@@ -105,3 +105,32 @@ def test_detect_format_truncated_docx_is_still_docx() -> None:
 
 def test_detect_format_random_bytes_named_docx_are_unknown() -> None:
     assert detect_format(random.Random(3).randbytes(20_000), "建议书.docx") == "unknown"
+
+
+def _saved_docx() -> bytes:
+    document = Document()
+    document.add_paragraph("建议书")
+    buffer = io.BytesIO()
+    document.save(buffer)
+    return buffer.getvalue()
+
+
+def test_detect_format_a_docx_cut_before_its_word_parts_is_docx_not_an_archive() -> None:
+    # Only "[Content_Types].xml" and the package relationships survive: still the Word file the sender saved.
+    data = _saved_docx()
+    head = data[:800]
+    assert b"word/" not in head and b"[Content_Types].xml" in head
+    assert detect_format(head, "建议书.docx") == "docx"
+    assert detect_format(head, "表格.xlsx") == "xlsx"
+
+
+def test_detect_format_a_package_whose_main_part_is_missing_is_docx() -> None:
+    # A readable zip holding Word's parts but no word/document.xml: a broken Word file, never an archive.
+    package = _zip({"[Content_Types].xml": b"<Types/>", "word/styles.xml": b"<styles/>"})
+    assert detect_format(package, "附件.bin") == "docx"
+
+
+def test_detect_format_a_damaged_zip_named_zip_stays_an_archive() -> None:
+    data = _zip({"推荐表.pdf": b"%PDF-1.4 " + b"x" * 4000})
+    assert detect_format(data[:200], "材料.zip") == "zip"
+    assert detect_format(_zip({"word/建议书.docx": b"PK"}), "材料.zip") == "zip"  # a folder called word/

@@ -104,6 +104,7 @@ def test_outside_the_window_is_rejected_and_names_the_next_window() -> None:
     assert codes(checked) == ["outside_window"]
     assert checked.status == "rejected"
     assert "2025年9月20日" in checked.findings[0].message
+    assert "尚未开始受理" in checked.findings[0].message and "逾期" not in checked.findings[0].message
 
 
 def test_wrong_mailbox_is_rejected_but_the_window_is_still_computed() -> None:
@@ -163,8 +164,15 @@ def test_a_scan_on_its_own_stays_unknown_and_scanned() -> None:
     assert checked.as_json()["window"] is None and checked.as_json()["next_window"] is None
 
 
-def test_subject_names_the_track_when_no_form_is_attached() -> None:
+def test_a_mail_without_files_is_a_question_whatever_its_subject_names() -> None:
+    # It once became a 新职业 case demanding the 建议书 and the 汇总表 of someone who only asked.
     checked = judge(mail(subject="关于新职业征集的咨询"), [])
+    assert (checked.track, checked.status, codes(checked)) == ("unknown", "unknown", [])
+
+
+def test_subject_names_the_track_when_no_form_is_attached() -> None:
+    letter = ParsedDocument(file="说明.docx", format="docx", form="unknown")
+    checked = judge(mail(subject="关于新职业征集的材料"), [letter])
     assert checked.track == "new_occupation"
     assert codes(checked) == ["missing_document", "missing_document"]
 
@@ -222,3 +230,59 @@ def test_guangdong_wants_the_word_version_only() -> None:
     checked = judge(mail(to=GD, at=at), [pdf_only])
     assert codes(checked) == ["missing_format"]
     assert "须提交WORD电子版，本次缺少WORD电子版" in checked.findings[0].message
+
+
+BAD_EMAIL = Finding(code="bad_email", severity="error", message="“off”不是有效的电子邮箱地址", field="contact.email")
+
+
+def test_a_paired_pdf_is_not_judged_again_but_a_pdf_alone_is() -> None:
+    docs = complete_sh()
+    docs[1] = docs[1].model_copy(update={"findings": [BAD_EMAIL]})
+    checked = judge(mail(), docs)
+    assert [f.code for f in checked.all_findings()] == []
+    assert checked.status == "complete"
+    alone = judge(mail(), [docs[1]])
+    assert "bad_email" in [f.code for f in alone.all_findings()]
+
+
+def test_an_unreadable_word_copy_leaves_the_pdf_as_the_text_of_record() -> None:
+    unreadable = Finding(code="unreadable", severity="error", message="无法打开", file="建议书.doc")
+    docs = complete_sh()
+    docs[0] = ParsedDocument(file="建议书.doc", format="doc", form="unknown", findings=[unreadable])
+    docs[1] = docs[1].model_copy(update={"findings": [BAD_EMAIL]})
+    checked = judge(mail(), docs)
+    assert sorted(f.code for f in checked.all_findings()) == ["bad_email", "missing_format", "unreadable"]
+
+
+def test_twins_that_differ_only_in_width_spacing_and_hyphenation_agree() -> None:
+    docs = complete_sh()
+    word: dict[str, Any] = {
+        "contact": {"phone": "021-54781234", "email": "office@fengfei-air.com"},
+        "definition": "management",
+    }
+    pdf: dict[str, Any] = {
+        "contact": {"phone": "０２１－ 5478 1234", "email": "office@fengfei-\nair.com"},
+        "definition": "manage-\nment",
+    }
+    docs[0] = proposal("建议书.docx", "docx", **word)
+    docs[1] = proposal("建议书.pdf", "pdf", **pdf)
+    assert codes(judge(mail(), docs)) == []
+
+
+def test_each_really_differing_field_is_one_warning_with_both_values() -> None:
+    docs = complete_sh()
+    docs[0] = proposal("建议书.docx", "docx", contact={"phone": "021-54781234", "person": "王敏"})
+    docs[1] = proposal("建议书.pdf", "pdf", contact={"phone": "021-54781299", "person": "李华"})
+    checked = judge(mail(), docs)
+    mismatches = [f for f in checked.findings if f.code == "mismatch"]
+    assert [(f.severity, f.field) for f in mismatches] == [("warning", "contact.phone"), ("warning", "contact.person")]
+    assert "021-54781234" in mismatches[0].message and "021-54781299" in mismatches[0].message
+    assert checked.status == "complete"
+
+
+def test_a_field_one_copy_did_not_locate_is_no_mismatch() -> None:
+    unlocated = Finding(code="unlocated_field", severity="warning", message="未找到", field="definition")
+    docs = complete_sh()
+    docs[0] = proposal("建议书.docx", "docx", definition="从事无人机集群表演的人员。")
+    docs[1] = docs[1].model_copy(update={"findings": [unlocated]})
+    assert codes(judge(mail(), docs)) == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
@@ -27,7 +28,16 @@ from zhengji.storage.models import (
     Submission,
 )
 from zhengji.storage.references import find_reference, new_reference
-from zhengji.storage.status import SubmissionStatus, TransitionError, transition
+from zhengji.storage.status import (
+    Decision,
+    SubmissionStatus,
+    TransitionError,
+    Verdict,
+    decidable,
+    record_decision,
+    record_verdict,
+    reopen_for_review,
+)
 
 RECEIVED = datetime(2025, 6, 21, 2, 0, tzinfo=UTC)
 
@@ -248,46 +258,152 @@ def test_foreign_keys_are_enforced(engine: Engine) -> None:
         )
 
 
-def test_transition_changes_status_and_writes_the_audit_event(engine: Engine) -> None:
+def _case(session: Session) -> Submission:
+    submission = Submission(
+        reference=new_reference(RECEIVED),
+        track="new_occupation",
+        sender="a@example.com",
+        created_at=RECEIVED,
+        updated_at=RECEIVED,
+    )
+    session.add(submission)
+    session.flush()
+    return submission
+
+
+def test_a_verdict_is_recorded_with_its_audit_event(engine: Engine) -> None:
+    later = RECEIVED + timedelta(minutes=5)
     with session_scope(engine) as session:
-        submission = Submission(
-            reference=new_reference(RECEIVED),
-            track="new_occupation",
-            sender="a@example.com",
-            created_at=RECEIVED,
-            updated_at=RECEIVED,
-        )
-        session.add(submission)
-        session.flush()
-        later = RECEIVED + timedelta(minutes=5)
-        transition(session, submission, SubmissionStatus.incomplete, actor="checker", reason="缺少汇总表", at=later)
+        record_verdict(session, _case(session), Verdict.incomplete, actor="checker", reason="缺少汇总表", at=later)
     with Session(engine) as session:
         stored = session.exec(select(Submission)).one()
-        assert stored.status is SubmissionStatus.incomplete
+        assert (stored.status, stored.verdict, stored.decision) == (
+            SubmissionStatus.incomplete,
+            Verdict.incomplete,
+            None,
+        )
         assert stored.updated_at == later
         event = session.exec(select(AuditEvent)).one()
-        assert event.actor == "checker"
-        assert event.submission_id == stored.id
-        assert event.detail == {"from": "received", "to": "incomplete", "reason": "缺少汇总表"}
+        assert (event.actor, event.action, event.submission_id) == ("checker", "verdict", stored.id)
+        assert event.detail == {
+            "from": "received",
+            "to": "incomplete",
+            "shown_from": "received",
+            "shown": "incomplete",
+            "reason": "缺少汇总表",
+        }
 
 
-def test_transition_refuses_a_step_the_workflow_does_not_allow(engine: Engine) -> None:
+def test_a_verdict_never_overturns_a_reviewers_decision(engine: Engine) -> None:
+    """Issue 15: a reviewer's 不予受理 is ``declined``, and a later re-check changes the verdict only."""
     with session_scope(engine) as session:
-        submission = Submission(
-            reference=new_reference(RECEIVED),
-            track="new_occupation",
-            sender="a@example.com",
-            status=SubmissionStatus.accepted,
-            created_at=RECEIVED,
-            updated_at=RECEIVED,
-        )
-        session.add(submission)
-        session.flush()
+        submission = _case(session)
+        record_verdict(session, submission, Verdict.complete, actor="pipeline")
+        record_decision(session, submission, Decision.declined, actor="王老师", reason="不属于征集范围")
+        record_verdict(session, submission, Verdict.incomplete, actor="李老师", action="recheck")
+        assert not decidable(submission)
         with pytest.raises(TransitionError):
-            transition(session, submission, SubmissionStatus.incomplete, actor="checker")
+            record_decision(session, submission, Decision.accepted, actor="李老师", reason=None)
     with Session(engine) as session:
-        assert session.exec(select(Submission)).one().status is SubmissionStatus.accepted
-        assert session.exec(select(sa.func.count()).select_from(AuditEvent)).one() == 0
+        stored = session.exec(select(Submission)).one()
+        assert (stored.status, stored.verdict, stored.decision) == (
+            SubmissionStatus.declined,
+            Verdict.incomplete,
+            Decision.declined,
+        )
+        events = session.exec(select(AuditEvent).order_by(AuditEvent.id)).all()  # type: ignore[arg-type]
+        assert [(event.actor, event.action) for event in events] == [
+            ("pipeline", "verdict"),
+            ("王老师", "decision"),
+            ("李老师", "recheck"),
+        ]
+        assert events[1].detail["reason"] == "不属于征集范围" and events[1].detail["to"] == "declined"
+
+
+def test_a_new_version_after_a_return_is_open_for_review(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        submission = _case(session)
+        record_verdict(session, submission, Verdict.complete, actor="pipeline")
+        record_decision(session, submission, Decision.returned, actor="王老师", reason="请盖章")
+        assert reopen_for_review(session, submission, actor="pipeline")
+        record_verdict(session, submission, Verdict.incomplete, actor="pipeline")
+        assert decidable(submission)
+        assert (submission.status, submission.decision) == (SubmissionStatus.incomplete, None)
+
+
+def _seed_old_case(
+    connection: sa.Connection, ident: int, status: str, trail: list[tuple[str, dict[str, object]]]
+) -> None:
+    connection.execute(
+        sa.text(
+            "INSERT INTO submissions (id, reference, track, status, sender, version, created_at, updated_at) "
+            "VALUES (:id, :ref, 'new_occupation', :status, 'a@example.com', 1, :at, :at)"
+        ),
+        {"id": ident, "ref": f"ZJ-2025Q2-OLD{ident:03d}", "status": status, "at": RECEIVED},
+    )
+    for actor, detail in trail:
+        connection.execute(
+            sa.text(
+                "INSERT INTO audit_events (at, actor, action, submission_id, detail) "
+                "VALUES (:at, :actor, 'status', :id, :detail)"
+            ),
+            {"at": RECEIVED, "actor": actor, "id": ident, "detail": json.dumps(detail, ensure_ascii=False)},
+        )
+
+
+def test_the_migration_reads_decisions_and_verdicts_back_from_the_audit_trail(database_url: str) -> None:
+    engine = make_engine(database_url)
+    upgrade(engine, "0007")
+    machine = {"message_id": 1, "version": 1, "findings": []}
+    with engine.begin() as connection:
+        _seed_old_case(connection, 1, "incomplete", [("pipeline", {"from": "received", "to": "incomplete", **machine})])
+        # A reviewer's 不予受理, stored as the machine's `rejected` before 0008 ...
+        _seed_old_case(connection, 2, "rejected", [
+            ("pipeline", {"from": "received", "to": "complete", **machine}),
+            ("王老师", {"from": "complete", "to": "in_review", "reason": "审核"}),
+            ("王老师", {"from": "in_review", "to": "rejected", "reason": "不属于征集范围", "decision": "reject"}),
+        ])  # fmt: skip
+        # ... and one that a second reviewer's correction turned back into `incomplete`: the decision stands.
+        _seed_old_case(connection, 3, "incomplete", [
+            ("pipeline", {"from": "received", "to": "complete", **machine}),
+            ("王老师", {"from": "complete", "to": "in_review", "reason": "审核"}),
+            ("王老师", {"from": "in_review", "to": "rejected", "reason": "逾期", "decision": "reject"}),
+            ("李老师", {"from": "rejected", "to": "incomplete", "reason": "更正", "recheck": True}),
+        ])  # fmt: skip
+        _seed_old_case(connection, 4, "accepted", [
+            ("pipeline", {"from": "received", "to": "complete", **machine}),
+            ("王老师", {"from": "complete", "to": "in_review", "reason": "审核"}),
+            ("王老师", {"from": "in_review", "to": "accepted", "reason": None, "decision": "accept"}),
+        ])  # fmt: skip
+        # Returned, then the applicant's new version: open for review on its own verdict.
+        _seed_old_case(connection, 5, "incomplete", [
+            ("pipeline", {"from": "received", "to": "complete", **machine}),
+            ("王老师", {"from": "complete", "to": "in_review", "reason": "审核"}),
+            ("王老师", {"from": "in_review", "to": "returned", "reason": "请盖章", "decision": "return"}),
+            ("pipeline", {"from": "returned", "to": "incomplete", **machine, "message_id": 2, "version": 2}),
+        ])  # fmt: skip
+        _seed_old_case(connection, 6, "in_review", [
+            ("pipeline", {"from": "received", "to": "unknown", **machine}),
+            ("王老师", {"from": "unknown", "to": "in_review", "reason": "审核"}),
+        ])  # fmt: skip
+        # The machine's own 不予受理 (outside the window) stays a verdict.
+        _seed_old_case(connection, 7, "rejected", [("pipeline", {"from": "received", "to": "rejected", **machine})])
+    upgrade(engine)
+    with Session(engine) as session:
+        rows = {
+            row.id: (row.status, row.verdict, row.decision)
+            for row in session.exec(select(Submission).order_by(Submission.id)).all()  # type: ignore[arg-type]
+        }
+    assert rows == {
+        1: ("incomplete", "incomplete", None),
+        2: ("declined", "complete", "declined"),
+        3: ("declined", "incomplete", "declined"),
+        4: ("accepted", "complete", "accepted"),
+        5: ("incomplete", "incomplete", None),
+        6: ("unknown", "unknown", None),
+        7: ("rejected", "rejected", None),
+    }
+    engine.dispose()
 
 
 def test_references_are_readable_unguessable_and_found_in_subjects() -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 
 from tests.fixtures.forms.proposal_docx import build_proposal_docx, sample_proposal
@@ -24,7 +25,7 @@ from tests.fixtures.forms.tables_docx import SH_SUMMARY, sh_summary_docx, varian
 from tests.mailbox.eml_builders import foxmail_mail
 from tests.mailbox.pipeline_support import CORPUS, arrive, settle
 from tests.servers.ports import free_port
-from zhengji.clock import SHANGHAI
+from zhengji.clock import SHANGHAI, Clock
 from zhengji.service import WebComponent
 from zhengji.settings import HostPort, Settings
 from zhengji.staff import add_staff
@@ -132,6 +133,12 @@ class RunningWeb:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.settings.web_listen.port}"
 
+    def use_clock(self, clock: Clock) -> None:
+        """Run the staff pages' clocks from ``clock`` (a test moves the machine's time instead of sleeping)."""
+        app = self.component.server.config.app
+        assert isinstance(app, FastAPI)
+        app.state.staff_clock = clock
+
     def __enter__(self) -> RunningWeb:
         self.thread.start()
         deadline = time.monotonic() + 20
@@ -155,8 +162,8 @@ _FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 class StaffClient:
     """A browser-like HTTP client of the staff pages: cookies, the page's CSRF token, no redirect following."""
 
-    def __init__(self, base: str) -> None:
-        self.http = httpx.Client(base_url=base, follow_redirects=False, timeout=30)
+    def __init__(self, base: str, *, headers: dict[str, str] | None = None) -> None:
+        self.http = httpx.Client(base_url=base, follow_redirects=False, timeout=30, headers=headers)
         self.csrf = ""
 
     def close(self) -> None:

@@ -118,10 +118,11 @@ def test_the_public_page_carries_a_strict_policy_and_its_style_still_applies(web
     assert web.get("/").headers["content-security-policy"] != policy
 
 
-@pytest.mark.parametrize("path", ["/healthz", "/api/windows", "/no-such-page"])
+@pytest.mark.parametrize("path", ["/healthz", "/api/windows", "/api/no-such-thing"])
 def test_every_other_response_may_load_nothing(web: RunningWeb, path: str) -> None:
+    # A wrong public page's address answers a Chinese page (tests/web/test_staff_case_page.py); an API's, JSON.
     answer = web.get(path)
-    assert answer.status == (404 if path == "/no-such-page" else 200)
+    assert answer.status == (404 if path == "/api/no-such-thing" else 200)
     assert_protected(answer)
     assert answer.headers["content-security-policy"].startswith("default-src 'none'")
 

@@ -14,7 +14,7 @@ from zhengji.clock import real_now
 from zhengji.review.index import sync
 from zhengji.review.queue import QueueQuery, counts, neighbour, page
 from zhengji.storage.models import AuditEvent, QueueEntry, QueueEntryCode, Submission
-from zhengji.storage.status import SubmissionStatus, transition
+from zhengji.storage.status import SubmissionStatus, Verdict, record_verdict
 
 
 def test_the_index_follows_the_audit_trail_and_answers_the_queue(engine: Engine) -> None:
@@ -52,7 +52,7 @@ def test_the_index_follows_the_audit_trail_and_answers_the_queue(engine: Engine)
         }:
             session.add(AuditEvent(at=real_now(), actor="test", action="note", submission_id=submission.id, detail={}))
         else:
-            transition(session, submission, target, actor="pipeline", detail={"findings": []})
+            record_verdict(session, submission, Verdict(target.value), actor="pipeline", detail={"findings": []})
         session.commit()
         assert sync(session) == 1
         entry = session.get(QueueEntry, hit_id)

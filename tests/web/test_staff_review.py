@@ -202,6 +202,13 @@ def test_a_return_without_a_reason_is_refused(desk: Desk) -> None:
 def test_a_late_exception_is_recorded_and_honoured_by_the_checks(desk: Desk) -> None:
     reference = desk.reference("lizhe@yiwu-tech.com.cn")
     assert desk.status(reference) == "rejected"
+    # Received on 07-02, between the June and September windows: early for the next, nothing to correct now.
+    page = desk.admin.get(f"/staff/submissions/{reference}").text
+    assert '<span class="pill error">不予受理（未到受理时间）</span>' in page
+    pills = re.findall(r'<span class="pill (?:error|ok)">([^<]+)</span>', page)
+    assert pills and set(pills) == {"不予受理（未到受理时间）"}, pills  # was "1 项须补正" / "无须补正事项"
+    queue = desk.admin.get("/staff/queue", params={"q": reference}).text
+    assert '<span class="count-errors">不予受理（不在受理时间内）</span>' in queue and "项须补正" not in queue
     granted = desk.admin.post(
         f"/staff/submissions/{reference}/late", {"until": "2025-07-10", "reason": "经处室同意补报"}
     )
@@ -225,15 +232,18 @@ def test_accepted_submissions_fill_the_notices_summary_table(desk: Desk) -> None
         for row in load_workbook(io.BytesIO(sheet.content)).active.iter_rows(values_only=True)
     ]
     assert rows[0] == ["附件2"] and rows[1] == ["新职业汇总表"]
-    assert ["序号", "新职业名称", "新职业建议单位"] in rows
-    assert ["1", "无人机群飞表演编队师", "上海翼舞智能科技有限公司"] in rows
+    # The same company sent the same occupation earlier from another address (received between two windows):
+    # the row is marked in a 备注 column after the notice's own columns (issue 15).
+    earlier = desk.reference("lizhe@yiwu-tech.com.cn")
+    assert ["序号", "新职业名称", "新职业建议单位", "备注"] in rows
+    assert ["1", "无人机群飞表演编队师", "上海翼舞智能科技有限公司", f"与{earlier}重复申报"] in rows
     assert ["推荐单位意见", "年　月　日"] in rows
     word = desk.admin.get("/staff/exports/new_occupation.docx", params={"window": "2025-06-20"})
     document = WordDocument(io.BytesIO(word.content))
     assert "新职业汇总表" in [paragraph.text for paragraph in document.paragraphs]
     cells = [[cell.text for cell in row.cells] for row in document.tables[0].rows]
-    assert cells[0] == ["序号", "新职业名称", "新职业建议单位"]
-    assert cells[1] == ["1", "无人机群飞表演编队师", "上海翼舞智能科技有限公司"]
+    assert cells[0] == ["序号", "新职业名称", "新职业建议单位", "备注"]
+    assert cells[1] == ["1", "无人机群飞表演编队师", "上海翼舞智能科技有限公司", f"与{earlier}重复申报"]
     originals = desk.admin.get("/staff/exports/new_occupation.zip", params={"window": "2025-06-20"})
     import zipfile
 
@@ -335,4 +345,9 @@ def test_the_skill_level_table_lists_the_accepted_recommendations(desk: Desk) ->
     assert any(row and row[0] == "推荐单位（加盖公章）：上海市经济和信息化委员会" for row in rows)
     listed = [row for row in rows if row and row[0] in {"1", "2", "3"}]
     assert listed and all(re.fullmatch(r"\d-\d\d-\d\d-\d\d", row[1]) for row in listed)
-    assert rows[-1][0].startswith("8. 已纳入社会培训评价组织征集遴选职业（工种）目录")
+    # Rows the checks found already in 目录 (already_listed) are marked in a 备注 column, explained below the notes.
+    header = next(row for row in rows if row and row[0] == "序号")
+    assert header[-1] == "备注"
+    assert [row[0] for row in listed if row[-1] == "已纳入目录（附件2），无需重复推荐"] == ["1", "2"]
+    assert rows[-2][0].startswith("8. 已纳入社会培训评价组织征集遴选职业（工种）目录")
+    assert rows[-1][0].startswith("备注栏为受理中心审核时所加标注")

@@ -40,6 +40,10 @@ class Context:
     intents: list[str] = field(default_factory=list)
     tracks: list[str] = field(default_factory=list)
     occupations: list[int] = field(default_factory=list)  # catalog seq numbers
+    region: str | None = None  # guangdong or shanghai, from a place name or a track
+    place: str | None = None  # the place name as typed (广州, 浦东, 省属)
+    topic: str | None = None  # the last question act answered (can_now, channel, field …)
+    field: int | None = None  # the vocabulary's field asked about last (its index in data/vocabulary.toml)
     at: datetime | None = None
 
     def as_json(self) -> dict[str, Any]:
@@ -54,6 +58,10 @@ class Context:
             intents=list(data.get("intents", [])),
             tracks=list(data.get("tracks", [])),
             occupations=[int(seq) for seq in data.get("occupations", [])],
+            region=data.get("region"),
+            place=data.get("place"),
+            topic=data.get("topic"),
+            field=data.get("field"),
             at=datetime.fromisoformat(at) if at else None,
         )
 

@@ -10,20 +10,24 @@ need the database and the mailbox proof), or up to two of the public questions �
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from zhengji.bot.acts import Act, acts_in
+from zhengji.bot.answers import direct
 from zhengji.bot.answers.eligibility import answer_eligibility
 from zhengji.bot.answers.materials import answer_materials
 from zhengji.bot.answers.notices import GREETING, HELP, THANKS, answer_faq, answer_unknown
-from zhengji.bot.answers.windows import answer_windows
+from zhengji.bot.answers.windows import answer_windows, track_name
 from zhengji.bot.catalog import NameMatch, catalog_index
 from zhengji.bot.conversation import Chat, Context, Conversations, MemoryConversations
 from zhengji.bot.understand import CONTENT, THRESHOLD, Intent, Understanding, is_follow_up, understand
+from zhengji.bot.vocabulary import vocabulary
 from zhengji.clock import Clock
-from zhengji.notices.registry import Track
+from zhengji.notices.registry import Track, load_registry
 
 if TYPE_CHECKING:
     from zhengji.bot.links import Desk
@@ -77,14 +81,83 @@ class Bot:
         found = understand(message)
         context = self.conversations.get(chat) if chat else Context()
         found = _with_context(found, context)
+        if found.province is None and context.region == "guangdong" and Track.new_occupation in found.tracks:
+            # 建议书, 汇总表, 新职业 in a chat about a Guangdong city are 159号's.
+            fitted: list[Track] = [Track.gd_new_occupation if t is Track.new_occupation else t for t in found.tracks]
+            found = Understanding(**{**found.__dict__, "tracks": list(dict.fromkeys(fitted))})
         intents = self._choose(chat, found)
-        text = self._compose(chat, found, intents)
+        acts = _acts(found, context) if intents[0] in _ANSWERED_BY_ACTS else []
+        region = found.province or (_region_of(found.tracks) if found.tracks else None) or context.region
+        if acts:
+            tracks = _act_tracks(found, region)
+            text, intents = self._direct(found, acts, tracks, region, context)
+        else:
+            text = self._compose(chat, found, intents)
         pushed: tuple[str, ...] = ()
         if chat is not None:
             if self.desk is not None:
                 pushed = tuple(self.desk.collect_notices(chat))
-            self.conversations.put(chat, _remember(context, found, intents))
+            self.conversations.put(chat, _remember(context, found, intents, acts))
         return Answer("\n\n".join([*pushed, text]), tuple(intents), tuple(found.tracks), pushed)
+
+    # --- direct answers to question acts -------------------------------------------------------------------
+
+    def _direct(
+        self, found: Understanding, acts: list[Act], tracks: list[Track], region: str | None, context: Context
+    ) -> tuple[str, list[Intent]]:
+        """Each act asked, answered in the order asked; a materials, window or occupation question asked beside
+        them in so many words is answered too."""
+        moment = self.now()
+        parts: list[str] = []
+        for act in acts:
+            part = self._act(act, found, tracks, region, context)
+            if part not in parts:
+                parts.append(part)
+        extra = [
+            intent
+            for intent, marker in _ALSO.items()
+            if marker.search(found.text) and found.scores.get(intent, 0) >= THRESHOLD
+        ]
+        if (found.names or found.codes) and not any(act.id == "identity" for act in acts):
+            extra.append(Intent.eligibility)
+        for intent in extra:
+            parts.append(self._one(None, found, intent))
+        del moment
+        first = _ACT_INTENT.get(acts[0].id, Intent.faq)
+        if acts[0].id == "channel" and re.search(r"材料|邮箱", found.text):
+            first = Intent.materials
+        return "\n\n".join(part for part in parts if part), [first, *extra]
+
+    def _act(self, act: Act, found: Understanding, tracks: list[Track], region: str | None, context: Context) -> str:
+        moment = self.now()
+        text = found.text
+        place = found.place or context.place
+        if act.id == "identity":
+            return direct.identity(region)
+        if act.id == "silent" and act.silent is not None:
+            return direct.silent(act.silent.subject, region, tracks)
+        if act.id == "field" and act.field is not None:
+            return direct.field(act.field, region, tracks)
+        if act.id == "history":
+            return direct.history(moment, text)
+        if act.id == "compare":
+            return direct.compare(moment)
+        if act.id == "who_may":
+            return direct.who_may(tracks or _province_tracks(region), text)
+        per_track: dict[str, Callable[[Track], str]] = {
+            "channel": lambda track: direct.channel(track, moment, text, place),
+            "can_now": lambda track: direct.can_now(track, moment),
+            "paper": lambda track: direct.paper(track, moment),
+        }
+        chosen = tracks or _province_tracks(region)
+        if len(chosen) == 1:
+            return per_track[act.id](chosen[0])
+        lines = []
+        for number, track in enumerate(chosen, 1):
+            line = per_track[act.id](track).split("根据", 1)[0]
+            name = track_name(track)
+            lines.append(f"{number}. {line if name in line else f'{name}：{line}'}")
+        return "请告诉我您要申报的征集事项，以便准确答复。各征集事项：\n" + "\n".join(lines)
 
     # --- deciding ------------------------------------------------------------------------------------------
 
@@ -200,11 +273,82 @@ def _with_context(found: Understanding, context: Context) -> Understanding:
     return Understanding(**{**found.__dict__, **changes})
 
 
-def _remember(context: Context, found: Understanding, intents: list[Intent]) -> Context:
+def _remember(context: Context, found: Understanding, intents: list[Intent], acts: list[Act]) -> Context:
+    """The chat's state after this turn: what it named replaces what it had; a turn that named nothing (or
+    failed) keeps the region, track, topic and field it had."""
     occupations = [entry.seq for match in found.names for entry in match.entries]
     content = [intent.value for intent in intents if intent in CONTENT or intent is Intent.overview]
+    fields = [act.field for act in acts if act.field is not None]
+    field_index = vocabulary().spec.fields.index(fields[-1]) if fields else None
+    tracks = [track.value for track in found.tracks] or context.tracks
+    region = found.province or (_region_of(found.tracks) if found.tracks else None) or context.region
     return Context(
         intents=content or context.intents,
-        tracks=[track.value for track in found.tracks] or context.tracks,
+        tracks=tracks,
         occupations=occupations or context.occupations,
+        region=region,
+        place=found.place or (context.place if region == context.region else None),
+        topic=acts[-1].id if acts else (content[0] if content else context.topic),
+        field=field_index if field_index is not None else (context.field if acts or not content else None),
     )
+
+
+_ANSWERED_BY_ACTS = frozenset({*CONTENT, Intent.overview, Intent.unknown, Intent.greeting, Intent.help})
+"""What the intent rules chose that a question act may answer better (never status, binding or a command)."""
+_ACT_INTENT = {"can_now": Intent.window}
+"""The intent an act's answer is reported as (the channels and tests read ``intents``)."""
+_OCCUPATION_ACTS = frozenset({"can_now", "channel", "who_may"})
+"""Acts an occupation's name turns into an eligibility question."""
+_FOLLOWED = frozenset({"can_now", "channel", "paper", "who_may", "field", "silent"})
+"""Acts a bare follow-up ("那广东的呢", "那前景呢") asks again of its new subject."""
+_ALSO = {
+    Intent.materials: re.compile(
+        r"(什么|哪些|啥)(材料|资料|文件|表格?)|(材料|资料)(有|是|要|需要)?(哪些|什么|啥)|材料清单|(交|提交|准备)(什么|哪些|啥)"
+    ),
+    Intent.window: re.compile(r"什么时候|何时|几号|哪天|截止(日期|时间)?(是)?(哪|什么|几)|窗口期|下一期"),
+}
+"""Intents answered beside an act only when asked in so many words."""
+
+
+def _acts(found: Understanding, context: Context) -> list[Act]:
+    acts = acts_in(found.text)
+    if found.out_of_scope and not any(act.id == "identity" for act in acts):
+        return []  # 社保, 报名费, 培训班: the honest "I do not know" of understand.OUT_OF_SCOPE stands
+    unplaced = not found.tracks and not found.province and not context.region
+    if unplaced and found.faq and found.faq[0].topic.id == "paper_copies":
+        acts = [act for act in acts if act.id not in {"paper", "channel"}]  # the notice that asks for paper
+    if found.faq and found.faq[0].topic.id == "late":
+        acts = [act for act in acts if act.id != "can_now"]  # "逾期了还能交吗": the notice's 逾期 clause answers
+    if found.mentions_occupation and not any(act.id == "identity" for act in acts):
+        # "育婴员还能报吗" asks about the occupation: the catalog answers it, not the calendar.
+        acts = [act for act in acts if act.id not in _OCCUPATION_ACTS]
+    if acts or not is_follow_up(found) or context.topic not in _FOLLOWED:
+        return acts
+    if context.topic == "field" and context.field is not None:
+        return [Act("field", 0, field=vocabulary().spec.fields[context.field])]
+    if context.topic in {"field", "silent"}:
+        return []
+    return [Act(context.topic or "", 0)]
+
+
+def _region_of(tracks: list[Track]) -> str | None:
+    provinces = {load_registry().track_rules(track)[-1][0].province for track in tracks}
+    return provinces.pop() if len(provinces) == 1 else None
+
+
+def _act_tracks(found: Understanding, region: str | None) -> list[Track]:
+    """The tracks an act is about: those named (or kept from the chat), fitted to the region asked about."""
+    tracks = list(found.tracks)
+    if region == "guangdong":
+        tracks = [Track.gd_new_occupation if track is Track.new_occupation else track for track in tracks]
+        tracks = [track for track in dict.fromkeys(tracks) if _region_of([track]) == "guangdong"]
+        return tracks or [Track.gd_new_occupation]
+    if region == "shanghai" and found.province == "shanghai":
+        tracks = [Track.new_occupation if track is Track.gd_new_occupation else track for track in tracks]
+        return list(dict.fromkeys(tracks))
+    return tracks
+
+
+def _province_tracks(region: str | None) -> list[Track]:
+    tracks = load_registry().tracks()
+    return [track for track in tracks if region is None or _region_of([track]) == region]

@@ -30,6 +30,7 @@ class Source(_Strict):
     quotes: list[str]
     lead: str = ""
     tail: str = ""
+    individual: str = ""  # the one-line answer to "may a person apply alone" for these tracks (可以/不可以…)
 
 
 class Topic(_Strict):

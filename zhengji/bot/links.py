@@ -8,6 +8,15 @@ nothing; (3) the chat sends the code back within :data:`CODE_MINUTES`, in at mos
 Code requests are counted per chat, per submission and per address (:mod:`zhengji.bot.ratelimit`). Only the
 chat's own limit is told to it: a submission's or an address's limit is silent, since telling it would show
 that the reference exists. Codes, counters and expiry run on the real clock.
+
+A chat id costs nothing to make (a browser makes a new one at will), so code requests are also counted per
+client (:data:`ORIGIN`: a web chat's network address, a WeChat openid, a Telegram chat) and in all, an hour
+(``ZHENGJI_CHAT_CODE_MAILS_PER_CLIENT_HOUR``, ``ZHENGJI_CHAT_CODE_MAILS_PER_HOUR``): both are told, since
+neither depends on the reference asked about. A code's mail is queued in the transaction that stores the code
+(:mod:`zhengji.bot.codemail`) and sent by a thread of its own, never while the chat waits for its answer.
+
+A channel whose messages are not authenticated (WeChat's plain mode) marks its requests unverified: such a chat
+may not bind, unbind, see a status or receive notices; it is told to ask on the web chat.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import re
 import secrets
 import threading
 from collections.abc import Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from email.message import EmailMessage
@@ -30,15 +40,25 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from zhengji.bot import ratelimit
+from zhengji.bot import codemail, ratelimit
 from zhengji.bot.answers import status as wording
-from zhengji.bot.codemail import CodeMail, compose
+from zhengji.bot.codemail import CodeMail, CodeMailSender, compose
 from zhengji.bot.conversation import Chat
 from zhengji.bot.ratelimit import Limit
 from zhengji.clock import Clock, shanghai_date
 from zhengji.notices.registry import load_registry
 from zhengji.settings import Settings
-from zhengji.storage.models import AuditEvent, ChatCode, ChatLink, ChatPush, ChatPushState, Message, Submission
+from zhengji.storage.models import (
+    AuditEvent,
+    ChatCode,
+    ChatCodeMail,
+    ChatCodeMailState,
+    ChatLink,
+    ChatPush,
+    ChatPushState,
+    Message,
+    Submission,
+)
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +100,38 @@ class Mailer(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Who sent the message a chat's answer is computed for, as its channel knows it.
+
+    ``client`` is what one sender cannot multiply at will (a web chat's network address; a WeChat openid or a
+    Telegram chat, which their platforms vouch for); ``verified`` is False where the channel cannot authenticate
+    the message (WeChat's plain mode), so that nothing private is bound or shown on its word.
+    """
+
+    client: str | None = None
+    verified: bool = True
+
+
+ORIGIN: ContextVar[Origin | None] = ContextVar("zhengji_chat_origin", default=None)
+"""Set by a channel around the core's answer (:meth:`zhengji.bot.runtime.BotRuntime.answer`); the core passes only
+the chat, and the desk reads the rest here (unset: a trusted caller such as ``zhengji ask``)."""
+_ANYONE = Origin()
+
+
+def origin() -> Origin:
+    """Who is asking now (:data:`ORIGIN`)."""
+    return ORIGIN.get() or _ANYONE
+
+
+CODES_PER_CLIENT_HOUR_TEXT = "验证码申请过于频繁，请一小时后再试。"
+CODES_BUSY_TEXT = "验证码发送量已达本时段上限，请一小时后再试；如需尽快了解申报进度，可按征集通知所列联系方式咨询。"
+UNVERIFIED_TEXT = (
+    "为保护申报信息，本公众号暂不提供申报进度查询。请在本中心网站的在线咨询页面发送申报编号，"
+    "凭发送至申报邮箱的验证码完成验证后查询进度。"
+)
+
+
 def _hash(salt: str, code: str) -> str:
     return hmac.new(bytes.fromhex(salt), code.encode("ascii"), hashlib.sha256).hexdigest()
 
@@ -87,11 +139,16 @@ def _hash(salt: str, code: str) -> str:
 class Desk:
     """Binding, status and notices of chats, on the database."""
 
-    def __init__(self, engine: Engine, settings: Settings, *, mailer: Mailer, clock: Clock | None = None) -> None:
+    def __init__(
+        self, engine: Engine, settings: Settings, *, mailer: Mailer | CodeMailSender, clock: Clock | None = None
+    ) -> None:
         self.engine = engine
         self.settings = settings
-        self.mailer = mailer
         self.clock = clock or Clock(settings.now)
+        # A bare sender (``zhengji ask``, tests) sends each queued mail at once, in the caller's thread.
+        self.mailer = mailer if isinstance(mailer, CodeMailSender) else CodeMailSender(engine, mailer.send, self.clock)
+        self.per_client = (Limit(settings.chat_code_mails_per_client_hour, timedelta(hours=1)),)
+        self.in_all = (Limit(settings.chat_code_mails_per_hour, timedelta(hours=1)),)
         self._known: dict[Chat, _Known] = {}
         self._lock = threading.Lock()
 
@@ -119,28 +176,50 @@ class Desk:
             return wording.ASK_REFERENCE
         if chat.channel == "web" and not WEB_CHAT_ID.fullmatch(chat.id):
             return wording.WEAK_CHAT
+        asker = origin()
+        if not asker.verified:
+            return UNVERIFIED_TEXT
         reference = references[0] if references else None
         address = None if reference else emails[0].lower()
         moment = self._real()
-        mail: EmailMessage | None = None
+        queued = False
         with Session(self.engine) as session:
             submission = (
                 session.exec(select(Submission).where(Submission.reference == reference)).first() if reference else None
             )
             if submission is not None and self._linked_to(session, chat, submission.id):
                 return wording.already_linked(submission.reference)
+            # Told limits first, each counting every request whether or not the reference exists: the answer
+            # depends on the asker and the hour, never on the reference.
+            if ratelimit.used(session, "code:all", self.in_all[0], moment) >= self.in_all[0].count:
+                return CODES_BUSY_TEXT
+            client = f"code:client:{chat.channel}:{asker.client}" if asker.client else None
+            if client is not None and not ratelimit.allowed(session, client, self.per_client, moment):
+                session.commit()
+                return CODES_PER_CLIENT_HOUR_TEXT
             if not ratelimit.allowed(session, f"code:chat:{chat}", PER_CHAT, moment):
                 session.commit()
                 return wording.TOO_MANY_CODES
             targets = self._targets(session, submission, address)
-            if targets and self._within_limits(session, submission, targets[0].sender, moment):
-                mail = self._new_code(session, chat, submission, targets[0].sender, moment)
+            # Counted in all only when a mail goes out: that cap guards the account's sending quota.
+            if (
+                targets
+                and self._within_limits(session, submission, targets[0].sender, moment)
+                and ratelimit.allowed(session, "code:all", self.in_all, moment)
+            ):
+                code, mail = self._new_code(session, chat, submission, targets[0].sender, moment)
+                codemail.enqueue(session, mail, code_id=code.id, expires_at=code.expires_at, moment=moment)
+                queued = True
             ratelimit.forget_old(session, moment)
-            # A code is worth nothing once expired; its row is kept a day for the record, then deleted.
+            codemail.forget_old(session, moment)
+            # A code is worth nothing once expired; its row is kept a day for the record, then deleted (after
+            # its queued mail, which refers to it).
+            expired = select(ChatCode.id).where(col(ChatCode.expires_at) < moment - timedelta(days=1))
+            session.exec(delete(ChatCodeMail).where(col(ChatCodeMail.code_id).in_(expired)))
             session.exec(delete(ChatCode).where(col(ChatCode.expires_at) < moment - timedelta(days=1)))
             session.commit()
-        if mail is not None:
-            self.mailer.send(mail)
+        if queued:
+            self.mailer.queued()
         return wording.code_sent(reference, address, CODE_MINUTES, CODE_ATTEMPTS)
 
     def _targets(self, session: Session, submission: Submission | None, address: str | None) -> list[Submission]:
@@ -167,8 +246,17 @@ class Desk:
 
     def _new_code(
         self, session: Session, chat: Chat, submission: Submission | None, address: str, moment: datetime
-    ) -> EmailMessage:
-        """Store the code's hash (earlier codes of the chat stop working) and compose its mail."""
+    ) -> tuple[ChatCode, EmailMessage]:
+        """Store the code's hash (earlier codes of the chat stop working, and their mails still queued are not
+        sent) and compose its mail."""
+        earlier = select(ChatCode.id).where(
+            col(ChatCode.channel) == chat.channel, col(ChatCode.chat_id) == chat.id, col(ChatCode.used_at).is_(None)
+        )
+        session.exec(
+            update(ChatCodeMail)
+            .where(col(ChatCodeMail.code_id).in_(earlier), col(ChatCodeMail.state) == ChatCodeMailState.pending)
+            .values(state=ChatCodeMailState.expired, raw=b"")
+        )
         session.exec(
             update(ChatCode)
             .where(col(ChatCode.channel) == chat.channel, col(ChatCode.chat_id) == chat.id)
@@ -177,21 +265,21 @@ class Desk:
         )
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         salt = secrets.token_hex(16)
-        session.add(
-            ChatCode(
-                channel=chat.channel,
-                chat_id=chat.id,
-                submission_id=submission.id if submission else None,
-                address=address.lower(),
-                code_hash=_hash(salt, code),
-                salt=salt,
-                created_at=moment,
-                expires_at=moment + timedelta(minutes=CODE_MINUTES),
-            )
+        stored = ChatCode(
+            channel=chat.channel,
+            chat_id=chat.id,
+            submission_id=submission.id if submission else None,
+            address=address.lower(),
+            code_hash=_hash(salt, code),
+            salt=salt,
+            created_at=moment,
+            expires_at=moment + timedelta(minutes=CODE_MINUTES),
         )
+        session.add(stored)
+        session.flush()  # its id, for the queued mail
         from_address, office = self._sender_of(session, submission)
         subject_of = f"申报编号为 {submission.reference} 的申报材料" if submission else "本邮箱所发申报材料"
-        return compose(
+        return stored, compose(
             CodeMail(
                 to=address,
                 from_address=from_address,
@@ -225,6 +313,8 @@ class Desk:
     def verify(self, chat: Chat, digits: str) -> str:
         """Check a code the chat sent; link the chat when it fits. Each try is counted before the code is compared,
         in one conditional UPDATE, so that concurrent guesses cannot share an attempt."""
+        if not origin().verified:
+            return UNVERIFIED_TEXT
         moment = self._real()
         with Session(self.engine) as session:
             pending = self._pending(session, chat)
@@ -320,6 +410,8 @@ class Desk:
 
     def unlink(self, chat: Chat, references: Sequence[str]) -> str:
         """Remove the chat's links (only those named, when references are given)."""
+        if not origin().verified:
+            return UNVERIFIED_TEXT
         with Session(self.engine) as session:
             linked = self.linked(session, chat)
             chosen = [submission for submission in linked if not references or submission.reference in references]
@@ -378,6 +470,8 @@ class Desk:
         (a status is asked again and again while an applicant waits)."""
         from zhengji.bot.answers.status import describe
 
+        if not origin().verified:
+            return UNVERIFIED_TEXT
         generation = self._generation()
         day = shanghai_date(self.clock.business())
         known = self._recall(chat, generation)
@@ -401,7 +495,7 @@ class Desk:
 
     def collect_notices(self, chat: Chat) -> list[str]:
         """Status notices waiting for a chat of a pull channel, marked delivered as they are handed over."""
-        if chat.channel not in PULL_CHANNELS:
+        if chat.channel not in PULL_CHANNELS or not origin().verified:
             return []
         generation = self._generation()
         known = self._recall(chat, generation)

@@ -1,7 +1,9 @@
 """Status notices for linked chats, read from the audit log after a stored cursor (the outbox pattern).
 
-Every status change is written by ``storage.status.transition`` as an ``AuditEvent`` in the same transaction
-as the change itself, so the log is the one place where no change can be missed. The notifier:
+Every verdict and every decision is written by ``storage.status.record_verdict`` / ``record_decision`` as an
+``AuditEvent`` in the same transaction as the change itself, so the log is the one place where no change can be
+missed. A chat is told of a reviewer's decision (with the reviewer's reason for 退回修改 and 不予受理), of each new
+version checked, and of a re-check that changed the status shown; never of a step it cannot see. The notifier:
 
 1. reads the events after its cursor (``chat_cursors``), and for each status change writes one ``ChatPush`` per
    linked chat, moving the cursor in the same transaction with a compare-and-set (two notifiers on one
@@ -49,9 +51,26 @@ class Undeliverable(Exception):
 Sender = Callable[[str, str], Awaitable[None]]
 
 
+# Audit actions that may change what a chat sees: the pipeline's verdict on a new version, a reviewer's decision,
+# a re-check or a reprocess (told only when the status shown changed), and "status", the single action before 0008.
+NOTIFIED = ("verdict", "decision", "recheck", "reprocess", "resubmitted", "status")
+
+
+def _shown(event: AuditEvent) -> str | None:
+    """The status shown after the event, or None when the chat is not to be told of it."""
+    detail = event.detail
+    if event.action == "status":  # written before verdicts and decisions were kept apart
+        return None if detail.get("to") == "in_review" else str(detail.get("to"))
+    if "shown" not in detail:
+        return None
+    if event.action in {"verdict", "decision"}:
+        return str(detail["shown"])
+    return str(detail["shown"]) if detail.get("shown") != detail.get("shown_from") else None
+
+
 def notice_text(event: AuditEvent, submission: Submission) -> str:
-    """One status change as the chat reads it."""
-    new = SubmissionStatus(str(event.detail.get("to", submission.status)))
+    """One status change as the chat reads it; a reviewer's 退回修改 or 不予受理 with the reviewer's reason."""
+    new = SubmissionStatus(_shown(event) or str(submission.status))
     name = track_name(Track(submission.track)) if submission.track in Track.__members__ else "申报材料"
     text = f"【进度通知】申报编号 {submission.reference}（{name}）："
     version = event.detail.get("version")
@@ -59,7 +78,8 @@ def notice_text(event: AuditEvent, submission: Submission) -> str:
         text += f"已收到第 {version} 版材料并完成检查，"
     text += f"当前状态为“{new.label}”。"
     reason = clean_line(str(event.detail.get("reason") or ""), 300)
-    if reason and new in {SubmissionStatus.returned, SubmissionStatus.declined}:
+    told = event.action in {"decision", "status"}  # the reason is the reviewer's, kept on the decision's event
+    if reason and told and new in {SubmissionStatus.returned, SubmissionStatus.declined}:
         text += f"审核意见：{reason}。" if not reason.endswith(("。", "！", "？")) else f"审核意见：{reason}"
     return text + "发送“进度”可查看详情。"
 
@@ -87,12 +107,11 @@ def collect(engine: Engine, clock: Clock) -> int:
         if not events:
             return 0
         written = 0
-        last_change = {event.submission_id: event.id for event in events if event.action == "status"}
         for event in events:
-            if event.action != "status" or event.submission_id is None:
+            if event.action not in NOTIFIED or event.submission_id is None or _shown(event) is None:
                 continue
-            if event.detail.get("to") == "in_review" and last_change[event.submission_id] != event.id:
-                continue  # a reviewer's decision passes through 审核中 in the same moment: tell the decision only
+            if event.action == "resubmitted":
+                continue  # the new version's verdict follows in the same transaction and is told instead
             submission = session.get(Submission, event.submission_id)
             if submission is None:
                 continue

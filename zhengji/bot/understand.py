@@ -16,7 +16,8 @@ from zhengji.bot.catalog import CodeMention, NameMatch, catalog_index, read_code
 from zhengji.bot.faq import FaqMatch, load_faq
 from zhengji.bot.segment import Token, segmenter
 from zhengji.bot.text import has_han, normalize
-from zhengji.bot.vocabulary import PROVINCE_GUANGDONG, PROVINCE_SHANGHAI, STOP_WORDS, tracks_in
+from zhengji.bot.typos import repair
+from zhengji.bot.vocabulary import STOP_WORDS, region_in, tracks_in, vocabulary
 from zhengji.notices.registry import Track
 from zhengji.storage.references import ALPHABET
 
@@ -147,6 +148,7 @@ class Understanding:
     names: list[NameMatch] = field(default_factory=list)
     ambiguous: list[list[NameMatch]] = field(default_factory=list)
     unfound: list[str] = field(default_factory=list)
+    place: str | None = None  # the place name that said the province (广州, 浦东, 省属)
     references: list[str] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
     digits: str | None = None
@@ -165,7 +167,7 @@ class Understanding:
 
 def understand(message: str) -> Understanding:
     """Read ``message``: normalize it, pull out its entities and score every intent."""
-    text = normalize(message)
+    text = repair(normalize(message))
     command: Intent | None = None
     argument = text
     found = _COMMAND.match(text)
@@ -183,10 +185,12 @@ def understand(message: str) -> Understanding:
     compact = rest.replace(" ", "")
     tokens = segmenter().tokens(compact)
     names, ambiguous, unfound = _occupations(compact, tokens)
+    province, place = region_in(text)
     tracks = tracks_in(text)
-    province = (
-        "guangdong" if PROVINCE_GUANGDONG.search(text) else "shanghai" if PROVINCE_SHANGHAI.search(text) else None
-    )
+    if province == "guangdong" and Track.new_occupation in tracks:
+        # A Guangdong city's new occupation is 159号's, whatever words it used (建议书, 新职业).
+        tracks = [Track.gd_new_occupation if track is Track.new_occupation else track for track in tracks]
+        tracks = list(dict.fromkeys(tracks))
     faq = load_faq().match(text)
     understanding = Understanding(
         original=message,
@@ -195,6 +199,7 @@ def understand(message: str) -> Understanding:
         argument=argument,
         tracks=tracks,
         province=province,
+        place=place,
         codes=codes,
         malformed=malformed,
         names=names,
@@ -253,6 +258,9 @@ def _scored(found: Understanding) -> Understanding:
         score = sum(weight for pattern, weight in rules if pattern.search(found.text))
         if score:
             scores[intent] = score
+    words = vocabulary()
+    if words.status.search(found.text):
+        scores[Intent.status] = scores.get(Intent.status, 0) + words.spec.status.weight
     if found.faq:
         scores[Intent.faq] = 4.0 * found.faq[0].hits
     if found.codes or found.malformed:

@@ -6,6 +6,13 @@ Kept apart from the code so that a clerk's new phrasing is a line here, not a ne
 from __future__ import annotations
 
 import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
 
 from zhengji.notices.registry import Track
 
@@ -96,3 +103,95 @@ def tracks_in(text: str) -> list[Track]:
 
 def special_tracks() -> tuple[Track, ...]:
     return _SPECIAL
+
+
+# --- the vocabulary file (data/vocabulary.toml): acts, silent subjects, fields, places, typos ---------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ActSpec(_Strict):
+    id: str
+    patterns: list[str]
+
+
+class SilentSpec(_Strict):
+    subject: str
+    patterns: list[str]
+
+
+class FieldSpec(_Strict):
+    form: str
+    field: str
+    what: Literal["limit", "limits", "weights", "rows", "category"]
+    patterns: list[str]
+
+
+class RegionSpec(_Strict):
+    names: list[str]
+
+
+class TyposSpec(_Strict):
+    terms: list[str]
+    keep: list[str]
+
+
+class StatusSpec(_Strict):
+    weight: float
+    patterns: list[str]
+
+
+class VocabularyFile(_Strict):
+    acts: list[ActSpec]
+    status: StatusSpec
+    silent: list[SilentSpec]
+    fields: list[FieldSpec]
+    regions: dict[Literal["guangdong", "shanghai"], RegionSpec]
+    typos: TyposSpec
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """The vocabulary file with its patterns compiled once."""
+
+    spec: VocabularyFile
+    acts: tuple[tuple[str, re.Pattern[str]], ...]
+    silent: tuple[tuple[SilentSpec, re.Pattern[str]], ...]
+    fields: tuple[tuple[FieldSpec, re.Pattern[str]], ...]
+    regions: tuple[tuple[str, re.Pattern[str]], ...]
+    status: re.Pattern[str]
+
+
+def _any(patterns: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{pattern})" for pattern in patterns) or r"(?!)")
+
+
+@cache
+def vocabulary() -> Vocabulary:
+    """Read and compile ``data/vocabulary.toml``; a bad pattern or key stops start-up, as the notice data does."""
+    text = resources.files("zhengji.bot").joinpath("data", "vocabulary.toml").read_text("utf-8")
+    spec = VocabularyFile.model_validate(tomllib.loads(text))
+    silent = tuple((item, _any(item.patterns)) for item in spec.silent)
+    fields = tuple((item, _any(item.patterns)) for item in spec.fields)
+    acts: list[tuple[str, re.Pattern[str]]] = []
+    for act in spec.acts:
+        patterns = list(act.patterns)
+        if act.id == "silent":
+            patterns += [pattern for item in spec.silent for pattern in item.patterns]
+        if act.id == "field":
+            patterns += [pattern for item in spec.fields for pattern in item.patterns]
+        acts.append((act.id, _any(patterns)))
+    regions = tuple(
+        (region, re.compile("|".join(sorted(map(re.escape, item.names), key=len, reverse=True))))
+        for region, item in spec.regions.items()
+    )
+    return Vocabulary(spec, tuple(acts), silent, fields, regions, _any(spec.status.patterns))
+
+
+def region_in(text: str) -> tuple[str | None, str | None]:
+    """The province a question's place names say (a Guangdong city or 省属, a Shanghai district) and the place
+    as typed; (None, None) when it names none, or places of both."""
+    found = [(region, match.group(0)) for region, pattern in vocabulary().regions if (match := pattern.search(text))]
+    return found[0] if len(found) == 1 else (None, None)

@@ -57,6 +57,7 @@ def check_command(
     to: str | None = typer.Option(None, "--to", metavar="ADDRESS", help="收件邮箱。 The address it was sent to."),
 ) -> None:
     """核验一次申报并给出自动回复。 Check one submission (an .eml, or its attachments) and show the reply."""
+    from zhengji.mailbox.answer import compose_question, is_question, question_text
     from zhengji.mailbox.compose import compose_reply
     from zhengji.mailbox.envelope import receipt_time
     from zhengji.mailbox.mime import parse_mail
@@ -90,7 +91,10 @@ def check_command(
         )
     options = ParseOptions.from_settings(shared.settings, mail.received)
     checked = judge(mail, parse_attachments(mail.attachments, options))
-    reply = compose_reply(checked, reference=None, today=shanghai_date(shared.now()))
+    if is_mail and is_question(incoming):  # the reply the service sends a question: answered, nothing demanded
+        reply = compose_question(mail, question_text(incoming), shanghai_date(shared.now()))
+    else:
+        reply = compose_reply(checked, reference=None, today=shanghai_date(shared.now()))
     if as_json:
         typer.echo(json.dumps({**checked.as_json(), "reply": reply.as_json()}, ensure_ascii=False))
         return

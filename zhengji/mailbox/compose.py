@@ -3,7 +3,13 @@
 The wording lives in Jinja2 templates (``templates/*.j2``) so that the clerks' office can change a sentence
 without touching code; this module only decides what goes into them, and in what order:
 
+- in the name of the center that owns the mailbox the mail was received at (its name, signature and contact
+  line, from ``notices/data/centers.toml``), whatever form the mail brought: a Guangdong 建议书 mailed to the
+  Shanghai mailbox is answered by the Shanghai center, which says where the form belongs;
+- where the track's notice has the formal application made elsewhere (the 自助经办系统 of 76号 二、（四）3), that
+  first, so that nobody takes the reply for a receipt of the application;
 - the decisive reason first (received outside the window, sent to the wrong mailbox), before any other problem;
+  early mail is told when the window opens, never that it is late (``notices/calendar.py: Timing``);
 - one item per problem: the WORD and PDF copies of one form are one document, named together ("《新职业信息
   建议书》（Word版、PDF版）"), so that a problem found in both is told once, not once a file;
 - items grouped by document, the submission's own findings (a missing form, a missing format, a 汇总表 row
@@ -30,15 +36,15 @@ from pathlib import PurePosixPath
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from zhengji.clock import SHANGHAI
-from zhengji.notices.calendar import cn_date, cn_window
-from zhengji.notices.registry import FormId, load_registry
+from zhengji.notices.calendar import cn_date, cn_window, opening_text, standing_text
+from zhengji.notices.registry import Center, FormId, TrackRule, load_registry
 from zhengji.parsers.document import format_name
 from zhengji.parsers.forms import form_title
 from zhengji.parsers.model import Finding, ParsedDocument
 from zhengji.parsers.submission import CheckedSubmission
+from zhengji.parsers.twins import is_editable, pair_twins
 from zhengji.textsafe import clean_line
 
-DEFAULT_OFFICE = "上海市职业技能鉴定中心"
 DEFAULT_GREETING = "申报单位（个人）"
 DECISIVE = ("outside_window", "wrong_mailbox")
 """Codes that decide the verdict on their own, in the order the reply gives them."""
@@ -194,30 +200,27 @@ def _same_document(first: ParsedDocument, other: ParsedDocument) -> bool:
 def _copies_of_forms(documents: list[ParsedDocument]) -> list[list[ParsedDocument]]:
     """The submission's forms, each a list of its copies: one proposal's WORD and PDF belong together.
 
-    Copies go together when they name the same occupation (or project), or, when one of them names none,
-    when their files share a stem ("建议书.docx", "建议书.pdf"); when a form has then exactly one set of
-    editable copies and one of PDFs left apart, those two are one document too (the contract's twin rule:
-    the only candidate).
+    The WORD/PDF twins are the checker's own pairs (:func:`zhengji.parsers.twins.pair_twins`), so the reply names
+    together exactly the copies that were judged as one form. Copies left over (two Word files of one proposal,
+    say) still go together when they name the same occupation (or project), or, naming none, share a file stem.
     """
+    twin_of = {id(twin.pdf): twin.record for twin in pair_twins(documents)}
     by_form: dict[str, list[list[ParsedDocument]]] = {}
     for document in documents:
-        if document.form == FormId.unknown:
+        if document.form == FormId.unknown and id(document) not in twin_of:
             continue
-        sets = by_form.setdefault(document.form, [])
+        record = twin_of.get(id(document))
+        sets = by_form.setdefault(record.form if record is not None else document.form, [])
         for copies in sets:
-            if _same_document(copies[0], document):
+            if record is not None and any(copy is record for copy in copies):
+                copies.append(document)
+                break
+            if record is None and id(copies[0]) not in twin_of and _same_document(copies[0], document):
                 copies.append(document)
                 break
         else:
             sets.append([document])
-    result = []
-    for sets in by_form.values():
-        pdf_only = [copies for copies in sets if all(copy.format == "pdf" for copy in copies)]
-        editable_only = [copies for copies in sets if all(copy.format != "pdf" for copy in copies)]
-        if len(sets) == 2 and len(pdf_only) == 1 and len(editable_only) == 1:
-            sets = [editable_only[0] + pdf_only[0]]
-        result.extend(sets)
-    return result
+    return [copies for sets in by_form.values() for copies in sets]
 
 
 def _document_groups(documents: list[ParsedDocument], names: _Names) -> list[_Group]:
@@ -268,8 +271,10 @@ def _fill(group: _Group, names: _Names) -> None:
             found_in = seen.setdefault(key, [])
             if not any(other is copy for other in found_in):
                 found_in.append(copy)
-    # A scan that took its WORD twin's form was not checked on its own: it neither has nor lacks a problem.
-    checked = [copy for copy in group.copies if copy.text_layer]
+    # A PDF beside its editable twin was not judged on its own (one reading per form), nor was a scan that took
+    # its WORD twin's form: neither has nor lacks a problem of its own.
+    has_record = any(is_editable(copy) for copy in group.copies)
+    checked = [copy for copy in group.copies if copy.text_layer and not (has_record and copy.format == "pdf")]
     for (severity, *_, message), copies in seen.items():
         partial = group.is_form and len(copies) < len(checked)
         item = _Item(message, group.label(copies) if partial else "")
@@ -360,18 +365,35 @@ def _window_text(checked: CheckedSubmission) -> str:
     pos = checked.position
     if pos is None:
         return "各征集事项的受理时间以相应通知为准，可在回复中询问。"
-    parts = []
     if pos.window:
         left = pos.days_left()
         tail = "，今天截止" if left == 0 else f"，截至收件时尚余 {left} 天"
-        parts.append(f"本期受理时间为{cn_window(pos.window)}{tail}。")
-    else:
-        parts.append("收件时不在受理时间内。")
-    if pos.next_window:
-        parts.append(f"下一期受理时间为{cn_window(pos.next_window)}。")
-    else:
-        parts.append("该事项暂无后续受理安排，以后续通知为准。")
-    return "".join(parts)
+        head = f"本期受理时间为{cn_window(pos.window)}{tail}。"
+        if pos.next_window:
+            return f"{head}下一期受理时间为{cn_window(pos.next_window)}。"
+        return f"{head}该事项暂无后续受理安排，以后续通知为准。"
+    # Outside every window and still answered in full: a reviewer's late exception covers the mail.
+    name = checked.rule.name if checked.rule else "该事项"
+    return f"收件时{standing_text(pos, name)}{opening_text(pos)}"
+
+
+def voice(checked: CheckedSubmission) -> Center:
+    """The center that answers: the owner of the receiving mailbox; without one (loose files checked without
+    ``--to``), the center of the submission's track (:meth:`zhengji.notices.registry.Registry.voice`)."""
+    track = checked.track if checked.track != "unknown" else None
+    return load_registry().voice(checked.mail.to, track)
+
+
+def channel_text(rule: TrackRule | None, number: str | None) -> str:
+    """For a track whose notice has the application made through another channel (76号 二、（四）3), the sentence
+    that says so: the mail was received and checked, and it does not replace the application there."""
+    if rule is None or rule.channel is None or rule.mailbox_role != "consult":
+        return ""
+    cited = f"按照{number}{rule.channel_clause}，" if number else ""
+    return (
+        f"请注意：{cited}{rule.name}须通过{rule.channel}申报（具体申报要求另行通知），{rule.mailbox} 为咨询邮箱。"
+        f"本邮件所附材料已收到并经系统初步核验，核验结果仅供参考；以邮件发送材料不能代替在{rule.channel}中的正式申报。"
+    )
 
 
 def _subject_text(subject: str | None) -> str:
@@ -398,14 +420,17 @@ def compose_reply(
     changes: list[str] | None = None,
     *,
     reissued: bool = False,
+    decided: str | None = None,
 ) -> ComposedReply:
     """The reply for a checked submission; ``reference`` is None when nothing was stored (``zhengji check``).
 
     ``changes`` says what a new version of a case changed (files received anew, problems corrected);
-    ``reissued`` marks a corrected answer to a mail already answered, after a clerk re-checked it.
+    ``reissued`` marks a corrected answer to a mail already answered, after a clerk re-checked it; ``decided``
+    (``accepted``, ``declined``) is the reviewer's decision that stands on the case the mail was filed to: the
+    reply says the mail was filed for the reviewer and the decision is unchanged, never that the case is back in
+    review.
     """
-    notice = checked.notice
-    office = notice.office if notice else _office_for(checked.mail.to)
+    center = voice(checked)
     names = _Names(checked.documents)
     problems = _problems(checked, names)
     name = checked.rule.name if checked.rule else None
@@ -413,20 +438,24 @@ def compose_reply(
     subject = _subject_text(checked.mail.subject)
     if subject:
         subject_line += f"（邮件主题：{subject}）"
-    late = any(finding.code == "outside_window" for finding in checked.findings)
+    outside = any(finding.code == "outside_window" for finding in checked.findings)
+    early = outside and checked.position is not None and checked.position.early
     body = (
         _environment()
         .get_template("reply.txt.j2")
         .render(
             greeting=_greeting(checked.mail.sender_name),
-            office=office,
+            office=center.name,
+            contact=center.contact,
+            channel=channel_text(checked.rule, checked.notice.number if checked.notice else None),
             received=_received(checked.received),
             subject_line=subject_line,
             reference=reference,
             documents=[_describe(document, names) for document in checked.documents],
             status=checked.status,
             decisive=problems.decisive,
-            late=late,
+            late=outside,
+            early=early,
             groups=[(group.heading, [str(item) for item in group.errors]) for group in problems.with_errors],
             headed=len(problems.with_errors) > 1 or any(group.copies for group in problems.with_errors),
             error_count=problems.error_count,
@@ -436,6 +465,7 @@ def compose_reply(
             window_text=_window_text(checked),
             changes=[names.text(change) for change in changes or []],
             reissued=reissued,
+            decided=decided,
             today=cn_date(today),
         )
     )
@@ -451,23 +481,17 @@ def compose_handed_to_staff(
     """
     shown = _subject_text(subject)
     subject_line = f"邮件（邮件主题：{shown}）" if shown else "邮件"
+    center = load_registry().voice(to)
     body = (
         _environment()
         .get_template("handed_to_staff.txt.j2")
         .render(
             greeting=_greeting(sender_name),
-            office=_office_for(to),
+            office=center.name,
+            contact=center.contact,
             received=_received(received),
             subject_line=subject_line,
             today=cn_date(today),
         )
     )
     return ComposedReply(reply_subject(subject, None), body)
-
-
-def _office_for(addresses: list[str]) -> str:
-    wanted = {address.lower() for address in addresses}
-    for notice in load_registry().notices:
-        if any(rule.mailbox.lower() in wanted for rule in notice.tracks):
-            return notice.office
-    return DEFAULT_OFFICE

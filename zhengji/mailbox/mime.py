@@ -79,6 +79,9 @@ class Attachment:
     data: bytes
     content_type: str
     inline: bool = False
+    # A picture shown inside the mail's text (pasted in, a signature logo) rather than a file the sender
+    # attached: kept for staff, but it does not make a question into a submission.
+    embedded: bool = False
 
 
 @dataclass
@@ -431,17 +434,44 @@ def _walk(part: Message, mail: IncomingMail, bodies: _Bodies, depth: int) -> Non
     if ctype in _TNEF_TYPES or filename.lower() == "winmail.dat":
         _read_tnef(_payload(part, filename or "winmail.dat", mail), mail, bodies)
         return
-    is_file = disposition == "attachment" or bool(filename) or ctype.startswith("application/")
+    located = _location_name(part, mail)
+    # A part named only by Content-Location (a file or picture pasted into the mail), and a picture shown in
+    # the HTML body, are files too: dropping them would hide from staff what the sender pasted.
+    picture = ctype.startswith("image/")
+    is_file = (
+        disposition == "attachment"
+        or bool(filename)
+        or ctype.startswith("application/")
+        or picture
+        or (bool(located) and ctype not in ("text/plain", "text/html"))
+    )
     if is_file:
-        data = _payload(part, filename or ctype, mail)
-        name = clean_filename(filename) or _generated_name(len(mail.attachments) + 1, ctype, data)
-        mail.attachments.append(Attachment(name, data, ctype, inline=disposition == "inline"))
+        data = _payload(part, filename or located or ctype, mail)
+        name = clean_filename(filename) or located or _generated_name(len(mail.attachments) + 1, ctype, data)
+        embedded = picture and not filename and disposition != "attachment"
+        mail.attachments.append(Attachment(name, data, ctype, inline=disposition == "inline", embedded=embedded))
     elif ctype in ("text/plain", "text/html"):
         text = decode_text(_payload(part, "正文", mail), ctype_params.get("charset"), "正文", mail)
         (bodies.plain if ctype == "text/plain" else bodies.html).append(text)
     elif ctype.startswith("multipart/"):
         mail.note("邮件声明为多段结构，但缺少分隔线（boundary），已按正文读取。")
         bodies.plain.append(decode_text(_payload(part, "正文", mail), ctype_params.get("charset"), "正文", mail))
+
+
+def _location_name(part: Message, mail: IncomingMail) -> str:
+    """The file name in a part's Content-Location: its last path segment, percent- and word-decoded."""
+    location = decode_words(_header(part, "Content-Location"), mail).strip().strip("<>").strip()
+    if not location:
+        return ""
+    path = urllib.parse.urlsplit(location).path if "://" in location or location.startswith("cid:") else location
+    segment = re.split(r"[\\/]", path.rstrip("/\\"))[-1]
+    raw = urllib.parse.unquote_to_bytes(segment)
+    for codec in ("utf-8", "gb18030"):
+        try:
+            return clean_filename(raw.decode(codec))
+        except UnicodeDecodeError:
+            continue
+    return clean_filename(raw.decode("utf-8", errors="replace"))
 
 
 def _walk_forwarded(inner: Message, mail: IncomingMail, bodies: _Bodies, depth: int) -> None:

@@ -60,7 +60,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from zhengji.clock import SHANGHAI, Clock, shanghai_date
-from zhengji.mailbox.cases import find_case, open_case
+from zhengji.mailbox.answer import compose_question, is_question, question_text
+from zhengji.mailbox.cases import find_case, open_case, threaded_case
 from zhengji.mailbox.changes import describe_changes, last_findings
 from zhengji.mailbox.compose import ComposedReply, compose_handed_to_staff, compose_reply
 from zhengji.mailbox.documents import as_parsed, current_documents, document_row, file_documents
@@ -79,7 +80,7 @@ from zhengji.settings import Settings
 from zhengji.storage.blobs import BlobStore
 from zhengji.storage.claims import worker_name
 from zhengji.storage.models import AuditEvent, Document, Message, MessageState, Reply, ReplyState, Submission
-from zhengji.storage.status import SubmissionStatus, move_mail, transition
+from zhengji.storage.status import STANDING, Verdict, move_mail, record_verdict, reopen_for_review
 
 log = logging.getLogger(__name__)
 
@@ -557,7 +558,11 @@ class Pipeline:
             rows = current_documents(session, message_id)
             row_ids = [row.id for row in rows]
             documents = [as_parsed(row) for row in rows]
-        if self._record(message_id, incoming, judge(mail, documents), row_ids) and self.on_checked is not None:
+        if is_question(incoming):
+            recorded = self._record_question(message_id, incoming, mail, documents, row_ids)
+        else:
+            recorded = self._record(message_id, incoming, judge(mail, documents), row_ids)
+        if recorded and self.on_checked is not None:
             self.on_checked()  # the senders take the reply up at once
 
     def _ignore(self, message_id: int, reason: str) -> None:
@@ -615,6 +620,9 @@ class Pipeline:
                     at=moment,
                 )
             else:
+                if submission.track == "unknown" and checked.track != "unknown":  # a question's case, now a submission
+                    submission.track = checked.track
+                    submission.notice = checked.notice.number if checked.notice else None
                 submission.version += 1
                 previous = session.exec(
                     select(Document).where(Document.submission_id == submission.id, col(Document.superseded).is_(False))
@@ -628,10 +636,71 @@ class Pipeline:
             message.version = submission.version
             session.add(message)
             file_documents(session, row_ids, checked.documents, submission)
-            transition(session, submission, SubmissionStatus(checked.status), actor=ACTOR, at=moment,
-                       detail={"message_id": message_id, "version": submission.version,
-                               "findings": [finding.as_json() for finding in checked.findings]})  # fmt: skip
-            composed = compose_reply(checked, submission.reference, shanghai_date(moment), changes=changes)
+            # A decision that stands is not reopened by the applicant's mail; a return is: the new version is the
+            # reviewer's to decide (the contract's "Submission statuses"). The verdict is the new version's either way.
+            decided = submission.decision if submission.decision in STANDING else None
+            reopen_for_review(session, submission, actor=ACTOR, at=moment,
+                              detail={"message_id": message_id, "version": submission.version})  # fmt: skip
+            record_verdict(session, submission, Verdict(checked.status), actor=ACTOR, at=moment,
+                           detail={"message_id": message_id, "version": submission.version,
+                                   "findings": [finding.as_json() for finding in checked.findings]})  # fmt: skip
+            composed = compose_reply(checked, submission.reference, shanghai_date(moment), changes=changes,
+                                     decided=decided.value if decided else None)  # fmt: skip
+            to_address = reply_address(incoming.from_address, message.envelope_from)
+            self.add_reply(session, message, submission, composed, to_address=to_address, incoming=incoming,
+                           moment=moment)  # fmt: skip
+            session.commit()
+        return True
+
+    def _record_question(
+        self,
+        message_id: int,
+        incoming: IncomingMail,
+        mail: Mail,
+        documents: list[ParsedDocument],
+        row_ids: list[int | None],
+    ) -> bool:
+        """File a mail with no file of its own and answer it as a question (:mod:`zhengji.mailbox.answer`).
+
+        A mail that names a case (reference, thread) is filed to that case as it stands: no new version, its
+        documents and verdict untouched, an audit event for the trail. Any other opens a case of track and
+        status ``unknown`` without findings, so that a clerk sees the mail in the queue (待人工确认) and nothing
+        is demanded of its sender.
+        """
+        moment = self.now()
+        question = question_text(incoming)
+        with Session(self.engine) as session:
+            if not self._advance(session, message_id, MessageState.parsed, MessageState.checked):
+                return False
+            message = session.get(Message, message_id)
+            assert message is not None
+            sender = (incoming.from_address or message.envelope_from or "").lower()
+            submission = threaded_case(
+                session, subject=incoming.subject, answered_ids=[incoming.in_reply_to, *incoming.references],
+                open_only=False,
+            )  # fmt: skip
+            follow_up = submission is not None
+            if submission is None:
+                submission = open_case(session, track="unknown", notice=None, sender=sender or "unknown",
+                                       name=incoming.from_name or None, subject=incoming.subject,
+                                       at=moment)  # fmt: skip
+                assert submission.id is not None
+                file_documents(session, row_ids, documents, submission)  # pictures pasted into the mail
+                record_verdict(session, submission, Verdict.unknown, actor=ACTOR, at=moment,
+                               detail={"message_id": message_id, "version": submission.version, "question": True,
+                                       "findings": []})  # fmt: skip
+            assert submission.id is not None
+            message.submission_id = submission.id
+            message.version = submission.version
+            session.add(message)
+            if follow_up:
+                # Its pictures stay with the mail, outside the case's documents: a re-check of the case judges
+                # the files of its versions, never a question's.
+                session.add(self._event("question_filed", message, reference=submission.reference))
+            composed = compose_question(
+                mail, question, shanghai_date(moment), reference=submission.reference if follow_up else None,
+                track=submission.track if follow_up else None, follow_up=follow_up,
+            )  # fmt: skip
             to_address = reply_address(incoming.from_address, message.envelope_from)
             self.add_reply(session, message, submission, composed, to_address=to_address, incoming=incoming,
                            moment=moment)  # fmt: skip

@@ -1,7 +1,8 @@
 """Re-checking a case after a parser upgrade: the latest mail is parsed again, the verdict updated, and — only
 when a clerk asks and the verdict changed — a corrected reply queued.
 
-A case a reviewer already acts on keeps its status and gets no automatic reply: the reviewer owns it now.
+Only the verdict changes (:func:`zhengji.storage.status.record_verdict`): a reviewer's decision stands, and a case
+with a decision gets no automatic reply, since the reviewer owns it now.
 The old documents stay as history (superseded). The mail is locked while it is re-checked, and a mail the
 pipeline is still working on is left alone, so a reprocess never races a worker into a lost or double reply.
 """
@@ -20,8 +21,8 @@ from zhengji.mailbox.documents import current_documents, document_row
 from zhengji.mailbox.pipeline import Pipeline
 from zhengji.parsers.document import PARSER_VERSION
 from zhengji.parsers.submission import judge
-from zhengji.storage.models import AuditEvent, Message, MessageState, ReplyState, Submission
-from zhengji.storage.status import CHECK_RESULTS, SubmissionStatus, move_mail, transition
+from zhengji.storage.models import Document, Message, MessageState, ReplyState, Submission
+from zhengji.storage.status import SubmissionStatus, Verdict, move_mail, record_verdict
 
 ACTOR = "reprocess"
 
@@ -63,8 +64,12 @@ def reprocess(pipeline: Pipeline, submission_id: int, *, reply: bool = False) ->
         submission = session.get(Submission, submission_id)
         if submission is None:
             raise LookupError(f"no submission {submission_id}")
+        # The latest mail that brought the case files: a question filed to the case since brought none.
+        filed = select(Document.message_id).where(Document.submission_id == submission_id)
         latest = session.exec(
-            select(Message.id).where(Message.submission_id == submission_id).order_by(col(Message.id).desc())
+            select(Message.id)
+            .where(Message.submission_id == submission_id, col(Message.id).in_(filed))
+            .order_by(col(Message.id).desc())
         ).first()
         if latest is None:
             return Reprocessed(submission.status, submission.status, False, ReplyOutcome.no_mail)
@@ -81,9 +86,9 @@ def reprocess(pipeline: Pipeline, submission_id: int, *, reply: bool = False) ->
         ):
             return Reprocessed(before, before, False, ReplyOutcome.busy)
         old_rows = current_documents(session, message.id)
-        wanted = SubmissionStatus(checked.status)
         old_errors = stored_errors(old_rows, last_findings(session, submission_id))
-        changed = wanted is not before or set(old_errors) != checked_errors(checked)
+        verdict_changed = Verdict(checked.status) is not Verdict(submission.verdict)
+        changed = verdict_changed or set(old_errors) != checked_errors(checked)
         for row in old_rows:
             row.superseded = True
             session.add(row)
@@ -91,17 +96,22 @@ def reprocess(pipeline: Pipeline, submission_id: int, *, reply: bool = False) ->
             row = document_row(message.id, document, moment)
             row.submission_id, row.version = submission_id, message.version or submission.version
             session.add(row)
-        machine_verdict = before in CHECK_RESULTS
+        machine_verdict = submission.decision is None
         findings = [finding.as_json() for finding in checked.findings]
-        if machine_verdict and wanted is not before:
-            transition(
-                session,
-                submission,
-                wanted,
-                actor=ACTOR,
-                at=moment,
-                detail={"parser_version": PARSER_VERSION, "message_id": message.id, "findings": findings},
-            )
+        event = record_verdict(
+            session,
+            submission,
+            Verdict(checked.status),
+            actor=ACTOR,
+            action="reprocess",
+            at=moment,
+            detail={
+                "parser_version": PARSER_VERSION,
+                "message_id": message.id,
+                "changed": changed,
+                "findings": findings,
+            },
+        )
         outcome = ReplyOutcome.not_asked
         if reply:
             if not machine_verdict:
@@ -128,20 +138,6 @@ def reprocess(pipeline: Pipeline, submission_id: int, *, reply: bool = False) ->
                     )  # fmt: skip
                     if not moved:  # cannot happen while the row is locked; never queue a reply nobody sends
                         raise RuntimeError(f"message {message.id} changed while it was reprocessed")
-        session.add(
-            AuditEvent(
-                at=moment,
-                actor=ACTOR,
-                action="reprocess",
-                submission_id=submission_id,
-                message_id=message.id,
-                detail={
-                    "parser_version": PARSER_VERSION,
-                    "changed": changed,
-                    "reply": outcome.value,
-                    "findings": findings,
-                },
-            )
-        )
+        event.detail = {**event.detail, "reply": outcome.value}
         session.commit()
         return Reprocessed(before, submission.status, changed, outcome)

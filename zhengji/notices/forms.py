@@ -23,6 +23,21 @@ from zhengji.notices.registry import FormId
 FieldKind = Literal["text", "list", "table", "ticks", "signature", "date"]
 
 
+# The settings a form's ``[matching]`` table may override (those of ``_synonyms.toml``).
+_MATCHING_KEYS = frozenset(
+    {
+        "threshold",
+        "margin",
+        "header_threshold",
+        "header_margin",
+        "stop_threshold",
+        "align_floor",
+        "align_min_shared",
+        "align_max_gap",
+    }
+)
+
+
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -95,6 +110,9 @@ class FormSpec(_Spec):
     # A table form's rows (汇总表, 推荐表): the columns, and the texts that end the table.
     rows: tuple[ColumnSpec, ...] = ()
     row_stops: tuple[str, ...] = ()
+    # This form's own thresholds of label matching, where it needs other ones than the defaults of
+    # ``_synonyms.toml`` ``[matching]`` (parsers/forms/matching.py: ``thresholds``).
+    matching: dict[str, float] = {}
 
     @model_validator(mode="after")
     def _references(self) -> FormSpec:
@@ -102,6 +120,9 @@ class FormSpec(_Spec):
         for field in self.fields:
             if field.section is not None and field.section not in sections:
                 raise ValueError(f"{self.id.value}: field {field.key} names unknown section {field.section}")
+        unknown = set(self.matching) - _MATCHING_KEYS
+        if unknown:
+            raise ValueError(f"{self.id.value}: [matching] has no setting {', '.join(sorted(unknown))}")
         for name in self.distinctive:
             if not self.wordings_of(name):
                 raise ValueError(f"{self.id.value}: distinctive {name} is no field, section or column")

@@ -115,7 +115,13 @@ class Material(_Strict):
 
 
 class TrackRule(_Strict):
-    """What one notice says of one track."""
+    """What one notice says of one track.
+
+    ``channel`` names where the notice has the formal application made when that is not the mailbox (76号 二、（四）3:
+    the 自助经办系统); ``mailbox_role`` says whether the notice gives the mailbox for submissions or for questions
+    only. ``route`` is where the notice has the materials reported when it is not simply the mailbox (159号 三、（一）:
+    to the city bureau first). Each names its clause, so that a reply can cite it.
+    """
 
     id: Track
     name: str
@@ -123,6 +129,25 @@ class TrackRule(_Strict):
     window: WindowRule
     documents: list[DocumentRule] = []
     materials: list[Material] = []
+    mailbox_role: Literal["submit", "consult"] = "submit"
+    channel: str | None = None
+    channel_clause: str | None = None
+    route: str | None = None
+    route_clause: str | None = None
+    paper: str | None = None
+    paper_clause: str | None = None
+
+    @model_validator(mode="after")
+    def _clauses(self) -> TrackRule:
+        if (self.paper is None) != (self.paper_clause is None):
+            raise ValueError(f"track {self.id}: paper and paper_clause go together")
+        if (self.channel is None) != (self.channel_clause is None):
+            raise ValueError(f"track {self.id}: channel and channel_clause go together")
+        if (self.route is None) != (self.route_clause is None):
+            raise ValueError(f"track {self.id}: route and route_clause go together")
+        if self.mailbox_role == "consult" and self.channel is None:
+            raise ValueError(f"track {self.id}: a consultation mailbox needs the channel the notice applies through")
+        return self
 
 
 class TagGroup(_Strict):
@@ -170,6 +195,45 @@ class Notice(_Strict):
     tracks: list[TrackRule]
     industry_tags: IndustryTags | None = None
     catalog: CatalogRef | None = None
+
+
+class CenterSource(_Strict):
+    """A notice's own words that state a center's facts (its mailbox, telephone, address)."""
+
+    notice: str
+    clause: str
+    quote: str
+
+
+class Center(_Strict):
+    """The office that owns one or more of the notices' mailboxes and answers the mail received there."""
+
+    id: str
+    name: str
+    province: Literal["shanghai", "guangdong"]
+    mailboxes: list[str]
+    # The line under the signature of every mail sent in the center's name: items parted by "；", each item the
+    # notice's own words.
+    contact: str
+    sources: list[CenterSource]
+
+    @model_validator(mode="after")
+    def _quoted(self) -> Center:
+        """Every mailbox and every item of the contact line is a quote's own text (white space aside), so that no
+        telephone or address reaches an applicant that its notice does not print."""
+        quoted = "\n".join("".join(source.quote.split()) for source in self.sources)
+        facts = [*self.mailboxes, *self.contact.split("；")]
+        unquoted = [fact for fact in facts if "".join(fact.split()) not in quoted]
+        if unquoted:
+            raise ValueError(f"center {self.id}: not in its quotes: {', '.join(unquoted)}")
+        return self
+
+    def owns(self, address: str) -> bool:
+        return address.strip().lower() in {mailbox.lower() for mailbox in self.mailboxes}
+
+
+class _Centers(_Strict):
+    centers: list[Center]
 
 
 class CatalogEntry(BaseModel):
@@ -243,9 +307,25 @@ def _parse_levels(text: str) -> tuple[tuple[int, ...], bool]:
 class Registry:
     """All notices, with the questions the rest of zhengji asks of them."""
 
-    def __init__(self, notices: Iterable[Notice], catalogs: dict[str, Catalog]) -> None:
+    def __init__(self, notices: Iterable[Notice], catalogs: dict[str, Catalog], centers: Iterable[Center] = ()) -> None:
         self.notices = tuple(sorted(notices, key=lambda notice: notice.date))
         self._catalogs = catalogs
+        self.centers = tuple(centers)
+        self._check_centers()
+
+    def _check_centers(self) -> None:
+        """Each center quotes notices that exist; each mailbox a notice names has exactly one owner."""
+        if not self.centers:
+            return
+        ids = {notice.id for notice in self.notices}
+        for center in self.centers:
+            for source in center.sources:
+                if source.notice not in ids:
+                    raise ValueError(f"center {center.id}: no notice {source.notice}")
+        for mailbox in self.mailboxes():
+            owners = [center.id for center in self.centers if center.owns(mailbox)]
+            if len(owners) != 1:
+                raise ValueError(f"mailbox {mailbox}: {len(owners)} centers own it ({', '.join(owners)})")
 
     def notice(self, notice_id: str) -> Notice:
         for notice in self.notices:
@@ -268,6 +348,37 @@ class Registry:
             for rule in notice.tracks:
                 seen.setdefault(rule.mailbox.lower(), None)
         return list(seen)
+
+    def center_of_mailbox(self, address: str) -> Center | None:
+        """The center that owns ``address``, when it is one of the notices' mailboxes."""
+        return next((center for center in self.centers if center.owns(address)), None)
+
+    def center_of_track(self, track: Track | str) -> Center:
+        """The center whose mailbox the track's newest notice names."""
+        return self._owner(self.track_rules(track)[-1][1].mailbox)
+
+    def voice(self, received_at: Iterable[str], track: Track | str | None = None) -> Center:
+        """The center a mail is answered by: the owner of the mailbox that received it, whatever form it brought.
+
+        Among several recipients the track's own mailbox wins (a mail sent to both centers is answered, where it
+        is judged, by the center whose collection it is for), then the first mailbox a center owns. Where no
+        receiving mailbox is known (loose files checked without ``--to``, a stored case without its envelope), the
+        track's center answers, and without a track the first center of the data (Shanghai).
+        """
+        owners = [center for address in received_at if (center := self.center_of_mailbox(address))]
+        if track is not None and str(track) in Track.__members__:
+            own = self.center_of_track(track)
+            if own in owners or not owners:
+                return own
+        if owners:
+            return owners[0]
+        return self.centers[0]
+
+    def _owner(self, mailbox: str) -> Center:
+        center = self.center_of_mailbox(mailbox)
+        if center is None:
+            raise KeyError(mailbox)
+        return center
 
     def catalog(self, notice_id: str | None = None) -> Catalog:
         """The published catalog (of 76号 unless another notice is named)."""
@@ -295,16 +406,24 @@ def _read_catalog(notice: Notice) -> Catalog:
     return Catalog(entries, source=f"{notice.number} {notice.catalog.attachment}")
 
 
+CENTERS_FILE = "centers.toml"
+"""The owners of the notices' mailboxes (beside the notice files, and no notice itself)."""
+
+
 @cache
 def load_registry() -> Registry:
     """Read and validate every notice file shipped in ``zhengji/notices/data``."""
     data = resources.files("zhengji.notices").joinpath("data")
     notices = []
     for entry in sorted(data.iterdir(), key=lambda item: item.name):
-        if entry.name.endswith(".toml"):
+        if entry.name.endswith(".toml") and entry.name != CENTERS_FILE:
             try:
                 notices.append(Notice.model_validate(tomllib.loads(entry.read_text("utf-8"))))
             except ValueError as error:
                 raise ValueError(f"notice file {entry.name}: {error}") from error
     catalogs = {notice.id: _read_catalog(notice) for notice in notices if notice.catalog}
-    return Registry(notices, catalogs)
+    try:
+        centers = _Centers.model_validate(tomllib.loads(data.joinpath(CENTERS_FILE).read_text("utf-8"))).centers
+    except ValueError as error:
+        raise ValueError(f"{CENTERS_FILE}: {error}") from error
+    return Registry(notices, catalogs, centers)

@@ -443,7 +443,7 @@ def _read_member(member: _Member, at: datetime) -> ParsedDocument:
     try:
         document = _parse_in_worker(name, data, fmt, at)
     except Unreadable as error:
-        return _unreadable(name, fmt, str(error), data)
+        return _unreadable(name, fmt, _unopened_message(name, fmt, error), data)
     except MemoryError:
         raise
     except Exception:
@@ -463,6 +463,41 @@ def _extra_attachment(name: str) -> Finding:
         message=f"“{name}”不是本次征集通知所附的表格，已作为附加材料留存。",
         file=name,
     )
+
+
+# The program a file's name says it was saved by, for a file whose bytes no longer say it.
+_OFFICE_SUFFIXES = {
+    "docx": "Word",
+    "docm": "Word",
+    "dotx": "Word",
+    "xlsx": "Excel",
+    "xlsm": "Excel",
+}
+
+
+def cannot_open_message(name: str, program: str) -> str:
+    """What the sender reads for a damaged Word or Excel file: the file, the program, and what to do.
+
+    The applicant saved a document, not an archive, so the advice is the one that works: save it again.
+    """
+    return f"{program} 文件“{name}”已损坏，无法打开，请重新保存后发送。"
+
+
+def _unopened_message(name: str, fmt: str, error: Unreadable) -> str:
+    """The reader's sentence, or, for a Word or Excel file that is damaged, one that names the file.
+
+    Only a broken package is reworded: a password, an old format or a bomb keep the reader's own advice.
+    """
+    from zhengji.parsers.readers.docx import CORRUPT
+
+    suffix = posixpath.splitext(name.lower())[1].lstrip(".")
+    if fmt == "docx" and str(error) == CORRUPT:
+        return cannot_open_message(name, "Word")
+    if fmt == "xlsx":  # the Excel reader refuses only a package it cannot open
+        return cannot_open_message(name, "Excel")
+    if fmt in {"unknown", "zip"} and suffix in _OFFICE_SUFFIXES:
+        return cannot_open_message(name, _OFFICE_SUFFIXES[suffix])
+    return str(error)
 
 
 def _worker_message(name: str, failure: WorkerFailed) -> str:
@@ -513,6 +548,12 @@ def interpret(name: str, layout: Layout, at: datetime, registry: Registry | None
         return ParsedDocument(**base, form=form.value, findings=[_extra_attachment(name)])
     reading = read(form, layout)
     fields = reading.fields
+    if layout.format == "pdf":
+        # What the export did to typed values (a wrapped address, letter-spaced digits) is undone before any
+        # validator sees them; a Word file's values stay as the applicant typed them.
+        from zhengji.parsers.forms.normalise import normalise_pdf_fields
+
+        fields = normalise_pdf_fields(form, fields)
     track = track_of_form(form, fields.get("province"))
     findings: list[Finding] = []
     if track is not None:

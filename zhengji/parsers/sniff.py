@@ -40,19 +40,22 @@ _SIMPLE_MAGICS: tuple[tuple[bytes, str], ...] = (
     (b"II*\x00", "tiff"),
     (b"MM\x00*", "tiff"),
 )
+# What a file name says an Office Open XML package is, for a package too damaged to say it itself.
+_OOXML_SUFFIXES = {"docx": "docx", "docm": "docx", "dotx": "docx", "xlsx": "xlsx", "xlsm": "xlsx", "pptx": "pptx"}
 _HTML_MARKERS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<meta", b"<table", b"<?xml")
 
 
 def detect_format(data: bytes, name: str = "") -> str:
     """The attachment's type (``pdf``, ``docx``, ``doc``, ``wps``, ``xlsx``, … or ``unknown``).
 
-    ``name`` is consulted only to tell ``wps`` from ``doc`` and ``et`` from ``xls`` (see the module docstring).
+    ``name`` is consulted only to tell ``wps`` from ``doc`` and ``et`` from ``xls`` (see the module docstring),
+    and to tell a damaged Word or Excel file from a damaged archive when its bytes no longer can.
     """
     head = data[:1024]
     if b"%PDF-" in head:
         return "pdf"
     if data.startswith(_ZIP_MAGICS):
-        return _zip_kind(data)
+        return _zip_kind(data, name)
     if data.startswith(_OLE_MAGIC):
         return _ole_kind(data, name)
     for magic, kind in _SIMPLE_MAGICS:
@@ -63,8 +66,14 @@ def detect_format(data: bytes, name: str = "") -> str:
     return _text_kind(data)
 
 
-def _zip_kind(data: bytes) -> str:
-    """An OOXML package by its part names, read from the central directory (no member is decompressed)."""
+def _zip_kind(data: bytes, name: str = "") -> str:
+    """An OOXML package by its part names, read from the central directory (no member is decompressed).
+
+    A damaged Word or Excel file must never be called an archive: the applicant saved a document, and "re-zip
+    it" is advice nobody can follow. So an OPC package (``[Content_Types].xml``) counts as a document even when
+    its main part is missing, and a zip whose directory cannot be read counts as what its name says it is.
+    """
+    readable = True
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = archive.namelist()
@@ -72,13 +81,22 @@ def _zip_kind(data: bytes) -> str:
         # A truncated or damaged zip has no readable central directory; the local headers near the start
         # still name the first parts, which is enough to say what the sender meant to send.
         names = _local_header_names(data[:_TEXT_WINDOW])
+        readable = False
     lowered = {entry.lower() for entry in names}
-    if "word/document.xml" in lowered or any(entry.startswith("word/document") for entry in lowered):
+    if any(entry.startswith("word/document") for entry in lowered):
         return "docx"
-    if "xl/workbook.xml" in lowered or any(entry.startswith("xl/workbook") for entry in lowered):
+    if any(entry.startswith("xl/workbook") for entry in lowered):
         return "xlsx"
     if any(entry.startswith("ppt/") for entry in lowered):
         return "pptx"
+    if "[content_types].xml" in lowered:  # an OPC package whose main part is missing or past the damage
+        if any(entry.startswith("word/") for entry in lowered):
+            return "docx"
+        if any(entry.startswith("xl/") for entry in lowered):
+            return "xlsx"
+    if "[content_types].xml" in lowered or not readable:
+        suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        return _OOXML_SUFFIXES.get(suffix, "zip")
     return "zip"
 
 

@@ -9,24 +9,21 @@ file. The result is the contract's "A checked submission".
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import PurePosixPath
 from typing import Any
 
-from zhengji.notices.calendar import Position, cn_date, position
-from zhengji.notices.registry import FormId, Notice, Registry, Track, TrackRule, load_registry
-from zhengji.parsers.document import SHEET_FORMATS, WORD_FORMATS, format_name
+from zhengji.notices.calendar import Position, outside_window_text, position
+from zhengji.notices.registry import DocumentRule, FormId, Notice, Registry, Track, TrackRule, load_registry
+from zhengji.parsers.document import SHEET_FORMATS, WORD_FORMATS
 from zhengji.parsers.forms import form_title
 from zhengji.parsers.forms.text import fold
 from zhengji.parsers.model import Finding, ParsedDocument
 from zhengji.parsers.tracks import governing_notice, track_of_form
-
-TABLE_FORMS = frozenset(
-    {FormId.new_occupation_summary, FormId.skill_level_recommendation, FormId.special_ability_summary}
-)
+from zhengji.parsers.twins import TABLE_FORMS, disagreements, one_reading, pair_twins, text_of_record
+from zhengji.parsers.twins import stem as file_stem
 
 # Words in a subject that name a track when no attached form does (a mail with only a cover letter).
 _SUBJECT_HINTS: list[tuple[str, Track]] = [
@@ -61,6 +58,8 @@ class Mail:
     message_id: str | None = None
     # Late exceptions granted to the sender by a reviewer (zhengji.review.late): honoured by the window check.
     late_allowances: list[LateAllowance] = field(default_factory=list)
+    # The track a clerk set for a mail the checks could not place (zhengji.review.triage): judged under it.
+    track: str | None = None
 
 
 @dataclass
@@ -102,9 +101,13 @@ def judge(mail: Mail, documents: list[ParsedDocument], registry: Registry | None
     """Judge the parsed documents of one mail as one submission."""
     registry = registry or load_registry()
     documents = _adopt_scans(documents)
+    # Read before the PDFs' field findings go: the agreement skips what either copy's reading did not locate.
+    twin_findings = _twin_agreement(documents)
+    documents = one_reading(documents)
     track = decide_track(documents, mail, registry)
     if track is None:
-        return CheckedSubmission("unknown", None, mail.received, None, documents, [], "unknown", mail)
+        asked = _forms_wanted(documents, mail, registry)
+        return CheckedSubmission("unknown", None, mail.received, None, documents, asked, "unknown", mail)
     notice = governing_notice(track, mail.received, registry)
     rule = next(rule for rule in notice.tracks if rule.id == track)
     pos = position(track, mail.received, registry)
@@ -117,7 +120,7 @@ def judge(mail: Mail, documents: list[ParsedDocument], registry: Registry | None
     findings += _required_formats(documents, rule)
     findings += _materials(documents, rule)
     findings += _summary_agreement(documents, track)
-    findings += _twin_agreement(documents)
+    findings += twin_findings
     rejected = any(finding.code in {"outside_window", "wrong_mailbox"} for finding in findings)
     checked = CheckedSubmission(track.value, notice, mail.received, pos, documents, findings, "", mail, rule)
     checked.status = "rejected" if rejected else ("incomplete" if checked.has_errors() else "complete")
@@ -125,7 +128,17 @@ def judge(mail: Mail, documents: list[ParsedDocument], registry: Registry | None
 
 
 def decide_track(documents: list[ParsedDocument], mail: Mail, registry: Registry) -> Track | None:
-    """The track most of the forms belong to; else the subject's words; else unknown (None)."""
+    """The track most of the forms belong to; else the subject's words; else unknown (None).
+
+    A mail with no file at all is a question, not a submission to any track, whatever its subject names
+    ("请问新职业申报需要哪些材料"): judging it against a track would demand that track's forms of someone who
+    only asked. The subject decides only for a mail that brought files but no form (a cover letter alone).
+    A clerk's track (``mail.track``) comes before all of these: a person read the mail.
+    """
+    if mail.track in Track.__members__:
+        return Track(str(mail.track))
+    if not documents:
+        return None
     votes: Counter[Track] = Counter()
     for document in documents:
         if document.form != FormId.unknown:
@@ -154,25 +167,18 @@ def _province_of_address(addresses: list[str], registry: Registry) -> str | None
 
 
 def _stem(name: str) -> str:
-    return fold(PurePosixPath(name.replace("\\", "/").split(" › ")[-1]).stem).lower()
+    return file_stem(name)
 
 
 def _adopt_scans(documents: list[ParsedDocument]) -> list[ParsedDocument]:
     """A scanned PDF takes the form of its WORD twin (same stem, or the only candidate) and loses `scanned`."""
-    result = []
-    editable = [doc for doc in documents if doc.format in WORD_FORMATS | SHEET_FORMATS and doc.form != FormId.unknown]
-    for document in documents:
-        if document.format == "pdf" and not document.text_layer:
-            twins = [doc for doc in editable if _stem(doc.file) == _stem(document.file)]
-            if not twins:
-                claimed = {doc.form for doc in documents if doc.format == "pdf" and doc.text_layer}
-                candidates = [doc for doc in editable if doc.form not in claimed]
-                twins = candidates if len(candidates) == 1 else []
-            if len(twins) == 1:
-                twin = twins[0]
-                document = document.model_copy(update={"form": twin.form, "fields": twin.fields, "findings": []})
-        result.append(document)
-    return result
+    adopted = {id(twin.pdf): twin.record for twin in pair_twins(documents) if not twin.pdf.text_layer}
+    return [
+        document.model_copy(update={"form": twin.form, "fields": twin.fields, "findings": []})
+        if (twin := adopted.get(id(document))) is not None
+        else document
+        for document in documents
+    ]
 
 
 def _other_track_documents(documents: list[ParsedDocument], track: Track) -> list[Finding]:
@@ -194,15 +200,11 @@ def _other_track_documents(documents: list[ParsedDocument], track: Track) -> lis
 
 
 def _window(pos: Position, rule: TrackRule) -> list[Finding]:
+    """Mail outside every window: early (尚未开始受理, with the opening date) or late (逾期, 已截止), never confused;
+    the wording is the calendar's (:func:`zhengji.notices.calendar.outside_window_text`)."""
     if pos.in_window:
         return []
-    received = f"本邮件于{cn_date(pos.day)}收到，不在{rule.name}的受理时间内，逾期不予受理。"
-    if pos.next_window:
-        nxt = pos.next_window
-        message = f"{received}下一次受理时间为{cn_date(nxt.start)}至{cn_date(nxt.end)}，请届时发送。"
-    else:
-        message = f"{received}该事项暂无后续受理安排，请关注后续通知。"
-    return [Finding(code="outside_window", severity="error", message=message)]
+    return [Finding(code="outside_window", severity="error", message=outside_window_text(pos, rule.name))]
 
 
 def _allowed_late(mail: Mail, track: Track, pos: Position) -> bool:
@@ -213,41 +215,142 @@ def _allowed_late(mail: Mail, track: Track, pos: Position) -> bool:
 
 
 def _mailbox(mail: Mail, rule: TrackRule) -> list[Finding]:
+    """Mail for a track whose notice names another mailbox, told in the voice of the center that received it: whose
+    mailbox this is, and where the track's notice has the materials go (its route, its channel, its mailbox).
+
+    Loose files checked without a recipient are not judged here (the contract).
+    """
     if not mail.to:
         return []
     if rule.mailbox.lower() in {address.lower() for address in mail.to}:
         return []
+    registry = load_registry()
+    notice = next(notice for notice in registry.notices if rule in notice.tracks)
+    owner = registry.center_of_mailbox(rule.mailbox)
+    mailbox = f"{rule.mailbox}（{owner.name}）" if owner else rule.mailbox
+    here = f"本邮箱不受理{rule.name}的材料。"
+    for address in mail.to:
+        receiver = registry.center_of_mailbox(address)
+        if receiver is not None:
+            here = f"本邮箱（{address.strip().lower()}）为{receiver.name}的受理邮箱，不受理{rule.name}的材料。"
+            break
+    if rule.route:
+        there = f"按照{notice.number}{rule.route_clause}，{rule.route}；该通知所列电子邮箱为 {mailbox}。"
+    elif rule.channel:
+        there = (
+            f"按照{notice.number}{rule.channel_clause}，{rule.name}须通过{rule.channel}申报；"
+            f"该通知所列咨询邮箱为 {mailbox}。"
+        )
+    else:
+        there = f"按照{notice.number}，{rule.name}的材料应发送至 {mailbox}，请改发至该邮箱。"
+    return [Finding(code="wrong_mailbox", severity="error", message=here + there)]
+
+
+def _apply_seals(documents: list[ParsedDocument]) -> None:
+    """A red round seal on a form's PDF copy signs its WORD twin too (the contract): the PDF is where seals show."""
+    for twin in pair_twins(documents):
+        if twin.pdf.red_seals > 0:
+            twin.record.findings = [finding for finding in twin.record.findings if finding.code != "unsigned"]
+
+
+def _required_documents(documents: list[ParsedDocument], rule: TrackRule) -> list[Finding]:
+    """A required form that is not in the submission; never claimed of a form that may be in a file that
+    could not be opened.
+
+    A damaged "建议书.docx" is most likely the 建议书 itself: telling its sender both that the file does not open
+    and that the 建议书 was not received is one problem told twice, the second time untruly. So a missing form
+    is first matched to an unopened file whose name names it (and then left to that file's own finding);
+    when the unopened files left are at least as many as the forms still missing, any of them may be those
+    forms and nothing more is said; only when there are fewer is the sender asked for the forms, in one item
+    that says why zhengji cannot tell which are missing.
+    """
+    present = {doc.form for doc in documents}
+    missing = [wanted for wanted in rule.documents if wanted.required and wanted.form not in present]
+    unopened = [doc for doc in documents if _unopened_document(doc)]
+    for document in list(unopened):
+        named = [wanted for wanted in missing if _names_form(document.file, wanted)]
+        if len(named) == 1:
+            missing.remove(named[0])
+            unopened.remove(document)
+    if not unopened:
+        return [_missing(wanted) for wanted in missing]
+    if len(unopened) >= len(missing):
+        return []
+    forms = "、".join(f"《{wanted.name}》（{wanted.attachment}）" for wanted in missing)
+    files = "、".join(f"“{doc.file}”" for doc in unopened)
     return [
         Finding(
-            code="wrong_mailbox",
+            code="missing_document",
             severity="error",
-            message=f"{rule.name}的材料应发送至 {rule.mailbox}，本邮箱不受理该事项，请改发至该邮箱。",
+            message=f"{forms}：系统无法确认{files}是否即为其中的表格，请将上述表格重新保存后一并发送。",
+            field=missing[0].form.value,
         )
     ]
 
 
-def _apply_seals(documents: list[ParsedDocument]) -> None:
-    """A red round seal on a form's PDF copy signs that form's WORD file too (the contract)."""
-    sealed = {doc.form for doc in documents if doc.format == "pdf" and doc.red_seals > 0}
-    for document in documents:
-        if document.form in sealed:
-            document.findings = [finding for finding in document.findings if finding.code != "unsigned"]
+def _missing(wanted: DocumentRule) -> Finding:
+    return Finding(
+        code="missing_document",
+        severity="error",
+        message=f"未收到《{wanted.name}》（{wanted.attachment}），请补充发送。",
+        field=wanted.form.value,
+    )
 
 
-def _required_documents(documents: list[ParsedDocument], rule: TrackRule) -> list[Finding]:
-    present = {doc.form for doc in documents}
-    findings = []
-    for wanted in rule.documents:
-        if wanted.required and wanted.form not in present:
-            findings.append(
-                Finding(
-                    code="missing_document",
-                    severity="error",
-                    message=f"未收到《{wanted.name}》（{wanted.attachment}），请补充发送。",
-                    field=wanted.form.value,
-                )
-            )
-    return findings
+# Files that may hold a form: documents and spreadsheets, as detected or as the damaged file's name says.
+_FORM_FORMATS = WORD_FORMATS | SHEET_FORMATS | {"pdf"}
+_FORM_SUFFIXES = frozenset({"docx", "docm", "doc", "wps", "rtf", "pdf", "xlsx", "xlsm", "xls", "et"})
+
+
+def _unopened_document(document: ParsedDocument) -> bool:
+    """A file that could not be opened and may be one of the forms (a damaged Word, PDF or Excel file)."""
+    if document.form != FormId.unknown or not any(finding.code == "unreadable" for finding in document.findings):
+        return False
+    suffix = PurePosixPath(document.file.split(" › ")[-1]).suffix.lower().lstrip(".")
+    return document.format in _FORM_FORMATS or suffix in _FORM_SUFFIXES
+
+
+def _names_form(file: str, wanted: DocumentRule) -> bool:
+    """A file name that names the form: its full name, its 附件 number, or its last words ("建议书")."""
+    stem = _stem(file)
+    name = fold(wanted.name).lower()
+    attachment = fold(wanted.attachment).lower()
+    return name in stem or (attachment != "附件" and attachment in stem) or name[-3:] in stem
+
+
+def _forms_wanted(documents: list[ParsedDocument], mail: Mail, registry: Registry) -> list[Finding]:
+    """Files but no form, and no track named: ask for the forms of every track the receiving mailbox takes.
+
+    Nothing tells which collection the sender means, so the reply lists each one's forms from the notice that
+    governs it on the day received, and the clerk sees plainly what the mail lacks. A mail with no file is a
+    question and is asked for nothing; a file that could not be opened, or a scan that could not be read, may be
+    the form, and its own finding asks for it again.
+    """
+    if not documents or any(_unopened_document(doc) or not doc.text_layer for doc in documents):
+        return []
+    wanted = {address.lower() for address in mail.to}
+    lines = []
+    for track in registry.tracks():
+        notice = governing_notice(track, mail.received, registry)
+        rule = next(rule for rule in notice.tracks if rule.id == track)
+        if wanted and rule.mailbox.lower() not in wanted:
+            continue
+        forms = "、".join(f"《{doc.name}》（{doc.attachment}）" for doc in rule.documents if doc.required)
+        if forms:
+            lines.append(f"{rule.name}（{notice.number}）：{forms}")
+    if not lines:
+        return []
+    return [
+        Finding(
+            code="missing_document",
+            severity="error",
+            message=(
+                "本邮件的附件中未发现征集通知所附的表格。请按所申报事项的通知，将填写完整的表格作为附件发送："
+                + "；".join(lines)
+                + "。"
+            ),
+        )
+    ]
 
 
 def _kinds(documents: list[ParsedDocument], form: str) -> set[str]:
@@ -316,7 +419,9 @@ def _summary_agreement(documents: list[ParsedDocument], track: Track) -> list[Fi
         return []
     summary_form, detail_form, key = pairs[track]
     summaries = [doc for doc in documents if doc.form == summary_form]
-    details = [doc for doc in documents if doc.form == detail_form]
+    # A detail form's PDF beside its Word copy is not a reading of its own: the Word copy names the occupation.
+    paired = {id(twin.pdf) for twin in pair_twins(documents)}
+    details = [doc for doc in documents if doc.form == detail_form and id(doc) not in paired]
     if not summaries:
         return []
     summary = _preferred(summaries)
@@ -354,59 +459,10 @@ def _summary_agreement(documents: list[ParsedDocument], track: Track) -> list[Fi
 
 
 def _preferred(documents: list[ParsedDocument]) -> ParsedDocument:
-    """The editable copy when there is one: it is what the clerk copies from."""
-    for document in documents:
-        if document.format != "pdf":
-            return document
-    return documents[0]
-
-
-_COMPARED = re.compile(r"\s+")
-
-
-def _comparable(value: Any) -> Any:
-    if isinstance(value, str):
-        return _COMPARED.sub("", fold(value))
-    if isinstance(value, list):
-        return [_comparable(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _comparable(item) for key, item in value.items() if item not in (None, "", [], {})}
-    return value
+    """The editable copy when there is one: it is what the clerk copies from (the text of record)."""
+    return text_of_record(documents)
 
 
 def _twin_agreement(documents: list[ParsedDocument]) -> list[Finding]:
-    """A PDF and a WORD of one form should say the same; a difference is a warning for staff."""
-    findings = []
-    by_form: dict[str, list[ParsedDocument]] = {}
-    for document in documents:
-        if document.form != FormId.unknown and document.text_layer:
-            by_form.setdefault(document.form, []).append(document)
-    for form, copies in by_form.items():
-        pdfs = [doc for doc in copies if doc.format == "pdf"]
-        editables = [doc for doc in copies if doc.format != "pdf"]
-        for pdf in pdfs:
-            twin = next((doc for doc in editables if _stem(doc.file) == _stem(pdf.file)), None)
-            if twin is None and len(editables) == 1 and len(pdfs) == 1:
-                twin = editables[0]
-            if twin is None:
-                continue
-            differing = [
-                key
-                for key in sorted(set(pdf.fields) | set(twin.fields))
-                if key != "province" and _comparable(pdf.fields.get(key)) != _comparable(twin.fields.get(key))
-            ]
-            if differing:
-                findings.append(
-                    Finding(
-                        code="mismatch",
-                        severity="warning",
-                        message=(
-                            f"《{form_title(form, pdf.fields.get('province'))}》的PDF版（{pdf.file}）"
-                            f"与{format_name(twin.format)}版"
-                            f"（{twin.file}）内容不一致，请核对后以一致的版本重新发送。"
-                        ),
-                        file=pdf.file,
-                        field=differing[0],
-                    )
-                )
-    return findings
+    """A PDF and a WORD of one form should say the same; each field they really differ in is a warning for staff."""
+    return [finding for twin in pair_twins(documents) for finding in disagreements(twin)]

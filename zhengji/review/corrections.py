@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from zhengji.review.fields import coerce, get_path, valid_path
 from zhengji.review.originals import OriginalMissing, document_bytes
 from zhengji.review.recheck import Case, corrections_of, recheck
+from zhengji.review.versions import path_label
 from zhengji.storage.blobs import BlobStore
 from zhengji.storage.models import AuditEvent, Correction, Document, Submission
 from zhengji.textsafe import clean_line
@@ -80,7 +81,11 @@ def correct(
         )
     )
     session.flush()
-    return recheck(session, submission, actor=actor, at=at, blobs=blobs, reason=f"更正“{path}”后重新核验")
+    # The reason is read by clerks in the audit trail: the field by the label its form prints, never its key.
+    province = document.fields.get("province") if isinstance(document.fields.get("province"), str) else None
+    name = path_label(document.form, path, province)
+    reason = f"更正“{name}”后重新核验" if name != path else "更正后重新核验"
+    return recheck(session, submission, actor=actor, at=at, blobs=blobs, reason=reason)
 
 
 @dataclass(frozen=True)

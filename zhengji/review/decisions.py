@@ -1,17 +1,20 @@
 """Decisions on a submission: accept, return for correction, reject; and the reviewer's note and assignment.
 
-Each decision goes through one path, as pretalx's ``set_submission_state`` does: validate, change the status
-through :func:`zhengji.storage.status.transition` (which writes the audit event), write the decision's own
-audit event, and queue the mail to the applicant through the pipeline's reply path
-(:meth:`zhengji.mailbox.pipeline.Pipeline.add_reply`): threaded under the case's latest mail, numbered after its
-earlier replies, capped per sender, and sent by the reply step at once. :func:`prepare` composes the same mail
-without writing anything, so that the reviewer reads it before it goes.
+Each decision goes through one path, as pretalx's ``set_submission_state`` does: validate, queue the mail to the
+applicant through the pipeline's reply path (:meth:`zhengji.mailbox.pipeline.Pipeline.add_reply`: threaded under
+the case's latest mail, numbered after its earlier replies, capped per sender, and sent by the reply step at once),
+and record the decision through :func:`zhengji.storage.status.record_decision`, whose one audit event keeps the
+reviewer, the reason and the mail. The decision lives beside the machine's verdict and is never changed by a
+check: the action ``reject`` records ``declined``, a person's 不予受理. A case is decidable while no decision
+stands (:func:`zhengji.storage.status.decidable`). :func:`prepare` composes the same mail without writing
+anything, so that the reviewer reads it before it goes. A late exception's mail (:func:`announce_late`) takes the
+same path.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import cache
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -21,9 +24,10 @@ from zhengji.clock import SHANGHAI, real_now, shanghai_date
 from zhengji.mailbox.compose import ComposedReply, reply_subject
 from zhengji.mailbox.mime import IncomingMail
 from zhengji.mailbox.pipeline import Pipeline, read_mail, reply_address
-from zhengji.notices.calendar import cn_date, cn_window, position
-from zhengji.notices.registry import Track, load_registry
+from zhengji.notices.calendar import cn_date, opening_text, position
+from zhengji.notices.registry import Center, Track, load_registry
 from zhengji.review.labels import DECISION_STATUS, track_label
+from zhengji.review.recheck import current_rows
 from zhengji.storage.blobs import BlobNotFound
 from zhengji.storage.models import (
     Assignment,
@@ -36,12 +40,10 @@ from zhengji.storage.models import (
     StaffUser,
     Submission,
 )
-from zhengji.storage.status import CHECK_RESULTS, SubmissionStatus, move_mail, transition
+from zhengji.storage.status import Decision, SubmissionStatus, Verdict, decidable, move_mail, record_decision
 from zhengji.textsafe import clean_line
 
 ACTIONS = ("accept", "return", "reject")
-DECIDABLE = frozenset({*CHECK_RESULTS, SubmissionStatus.in_review})
-"""Statuses a reviewer may decide on: a machine verdict, or a case under review."""
 REASON_LIMIT = 4000
 SUBJECT_TAIL = {"accept": "审核结果：予以受理", "return": "审核意见：请修改后重新发送", "reject": "审核结果：不予受理"}
 OUTCOME = {
@@ -49,7 +51,6 @@ OUTCOME = {
     "return": "现将审核意见告知如下。",
     "reject": "现将审核结果告知如下。",
 }
-DEFAULT_OFFICE = "上海市职业技能鉴定中心"
 DEFAULT_TEMPLATES = [
     (
         "return",
@@ -63,7 +64,17 @@ DEFAULT_TEMPLATES = [
         "不属于征集范围",
         "1. 经核对，所申报的职业（工种）已收录于《中华人民共和国职业分类大典（2022年版）》，不属于本次征集范围。",
     ),
-    ("reject", "逾期提交", "1. 申报材料在受理时间截止后收到，按照通知要求，逾期不予受理。"),
+    # Early is not late: mail before a window opens is told when to send again, never that it is 逾期.
+    (
+        "reject",
+        "逾期提交（受理时间已截止后收到）",
+        "1. 申报材料在受理时间截止后收到，按照通知要求，逾期不予受理。",
+    ),
+    (
+        "reject",
+        "未到受理时间（受理开始前收到）",
+        "1. 申报材料在受理时间开始前收到，该期征集尚未开始受理，本次不予受理。请在受理时间内重新发送。",
+    ),
 ]
 
 
@@ -103,14 +114,12 @@ def _environment() -> Environment:
     )
 
 
-def _office(submission: Submission) -> str:
-    registry = load_registry()
-    for notice in registry.notices:
-        if notice.number == submission.notice:
-            return notice.office
-    if submission.track in Track.__members__:
-        return registry.track_rules(submission.track)[-1][0].office
-    return DEFAULT_OFFICE
+def voice(submission: Submission, message: Message) -> Center:
+    """The center a decision speaks for: the owner of the mailbox the case's mail was received at, whatever form
+    it brought (a Guangdong 建议书 mailed to the Shanghai mailbox is decided by Shanghai); without that mailbox, the
+    center of the case's track (:meth:`zhengji.notices.registry.Registry.voice`)."""
+    track = submission.track if submission.track in Track.__members__ else None
+    return load_registry().voice(message.envelope_to, track)
 
 
 def _indented(reason: str) -> str:
@@ -123,15 +132,20 @@ def _received(moment: datetime) -> str:
     return f"{cn_date(local.date())}{local.hour}时{local.minute:02d}分"
 
 
+def _early(submission: Submission, message: Message) -> bool:
+    """The case's mail came before a window opened (尚未开始受理): its 不予受理 says when to send again."""
+    if submission.track not in Track.__members__:
+        return False
+    return position(submission.track, message.received_at).early
+
+
 def _window_text(submission: Submission, at: datetime) -> str:
     if submission.track not in Track.__members__:
         return ""
     pos = position(submission.track, at)
     if pos.window is not None:
         return f"本期受理时间截至{cn_date(pos.window.end)}。"
-    if pos.next_window is not None:
-        return f"下一期受理时间为{cn_window(pos.next_window)}。"
-    return ""
+    return opening_text(pos)
 
 
 def compose_decision(
@@ -143,6 +157,8 @@ def compose_decision(
     shown = clean_line(submission.subject, 200)
     if shown:
         subject_line += f"（邮件主题：{shown}）"
+    center = voice(submission, message)
+    wants_window = action == "return" or (action == "reject" and _early(submission, message))
     body = (
         _environment()
         .get_template("decision.txt.j2")
@@ -151,11 +167,12 @@ def compose_decision(
             received=_received(message.received_at),
             subject_line=subject_line,
             reference=submission.reference,
-            office=_office(submission),
+            office=center.name,
+            contact=center.contact,
             outcome=OUTCOME[action],
             action=action,
             reason=_indented(reason),
-            window_text=_window_text(submission, today) if action == "return" else "",
+            window_text=_window_text(submission, today) if wants_window else "",
             today=cn_date(shanghai_date(today)),
         )
     )
@@ -182,8 +199,10 @@ def check_decision(submission: Submission, action: str, reason: str) -> str:
         raise DecisionError("退回修改或不予受理时，须填写理由（将写入发给申报人的邮件）。")
     if len(reason) > REASON_LIMIT:
         raise DecisionError(f"理由不能超过 {REASON_LIMIT} 字。")
-    if SubmissionStatus(submission.status) not in DECIDABLE:
-        raise DecisionError(f"该申报当前状态为“{SubmissionStatus(submission.status).label}”，不能再作审核决定。")
+    if submission.decision is not None:
+        raise DecisionError(f"该申报已有审核决定“{Decision(submission.decision).label}”，不能再作审核决定。")
+    if not decidable(submission):
+        raise DecisionError(f"该申报当前状态为“{Verdict(submission.verdict).label}”，尚不能作审核决定。")
     return reason
 
 
@@ -202,34 +221,31 @@ def prepare(
     return Prepared(action, reason, composed, to_address, message, incoming)
 
 
-def decide(
-    session: Session, pipeline: Pipeline, submission: Submission, action: str, reason: str, *, actor: str
-) -> Decided:
-    """Record the decision and queue its mail, in the caller's transaction (the caller commits)."""
-    prepared = prepare(session, pipeline, submission, action, reason, lock=True)
-    message = prepared.message
-    assert message.id is not None and submission.id is not None
-    if message.state in {MessageState.received, MessageState.parsed, MessageState.escalated} or (
+def _busy(message: Message) -> bool:
+    """The pipeline is still working on the case's latest mail: a staff mail now could race its reply."""
+    return message.state in {MessageState.received, MessageState.parsed, MessageState.escalated} or (
         message.state is MessageState.checked
         and message.claimed_until is not None
         and message.claimed_until > real_now()
-    ):
-        raise DecisionError("该申报的邮件正在处理中，请稍候片刻再作决定。")
-    at = pipeline.now()
-    target = DECISION_STATUS[action]
-    if SubmissionStatus(submission.status) is not SubmissionStatus.in_review:
-        transition(session, submission, SubmissionStatus.in_review, actor=actor, at=at, reason="审核")
-    transition(
-        session, submission, target, actor=actor, at=at, reason=prepared.reason or None, detail={"decision": action}
     )
+
+
+def _queue(
+    session: Session,
+    pipeline: Pipeline,
+    submission: Submission,
+    message: Message,
+    composed: ComposedReply,
+    to_address: str,
+    incoming: IncomingMail,
+    *,
+    actor: str,
+    at: datetime,
+) -> Reply:
+    """Queue a staff mail under the case's latest mail through the pipeline's reply step (sent at once)."""
+    assert message.id is not None and submission.id is not None
     reply = pipeline.add_reply(
-        session,
-        message,
-        submission,
-        prepared.composed,
-        to_address=prepared.to_address,
-        incoming=prepared.incoming,
-        moment=at,
+        session, message, submission, composed, to_address=to_address, incoming=incoming, moment=at
     )
     if reply.state is ReplyState.pending and message.state in {MessageState.replied, MessageState.failed}:
         moved = move_mail(
@@ -246,6 +262,84 @@ def decide(
         )
         if not moved:
             raise DecisionError("该申报的邮件状态刚刚发生变化，请刷新页面后重试。")
+    return reply
+
+
+def compose_late(
+    submission: Submission, message: Message, *, until: date, verdict: str, today: datetime
+) -> ComposedReply:
+    """The mail that tells the applicant a late exception was granted, in the center's voice like a decision."""
+    name = track_label(submission.track) if submission.track != "unknown" else ""
+    subject_line = f"{name}材料" if name else "申报材料"
+    shown = clean_line(submission.subject, 200)
+    if shown:
+        subject_line += f"（邮件主题：{shown}）"
+    center = voice(submission, message)
+    body = (
+        _environment()
+        .get_template("late.txt.j2")
+        .render(
+            greeting=clean_line(submission.sender_name, 64) or "申报单位（个人）",
+            received=_received(message.received_at),
+            subject_line=subject_line,
+            reference=submission.reference,
+            office=center.name,
+            contact=center.contact,
+            until=cn_date(until),
+            decided=submission.decision is not None,
+            status=verdict,
+            today=cn_date(shanghai_date(today)),
+        )
+    )
+    subject = f"{reply_subject(submission.subject, submission.reference)}（同意逾期补交）"
+    return ComposedReply(subject, body)
+
+
+def announce_late(
+    session: Session, pipeline: Pipeline, submission: Submission, *, until: date, actor: str, at: datetime
+) -> ReplyState:
+    """Tell the applicant that a late exception was granted, after the case was re-checked under it.
+
+    Without this mail a sender let in late would never learn it and would not send the corrected files in time.
+    Queued like a decision's mail (threaded, capped per sender, sent by the reply step) and audited.
+    """
+    message = _latest_message(session, submission, lock=True)
+    if _busy(message):
+        raise DecisionError("该申报的邮件正在处理中，请稍候片刻再准许逾期提交。")
+    try:
+        incoming = read_mail(pipeline.blobs.get(message.sha256))
+    except (BlobNotFound, OSError):
+        incoming = IncomingMail()
+    to_address = reply_address(incoming.from_address, message.envelope_from)
+    composed = compose_late(submission, message, until=until, verdict=str(submission.verdict), today=at)
+    reply = _queue(session, pipeline, submission, message, composed, to_address, incoming, actor=actor, at=at)
+    session.add(
+        AuditEvent(
+            at=at,
+            actor=actor,
+            action="late_mail",
+            submission_id=submission.id,
+            message_id=message.id,
+            detail={"subject": composed.subject, "to_address": to_address, "mail": reply.state.value},
+        )
+    )
+    return reply.state
+
+
+def decide(
+    session: Session, pipeline: Pipeline, submission: Submission, action: str, reason: str, *, actor: str
+) -> Decided:
+    """Record the decision and queue its mail, in the caller's transaction (the caller commits)."""
+    prepared = prepare(session, pipeline, submission, action, reason, lock=True)
+    message = prepared.message
+    assert message.id is not None and submission.id is not None
+    if _busy(message):
+        raise DecisionError("该申报的邮件正在处理中，请稍候片刻再作决定。")
+    at = pipeline.now()
+    reply = _queue(
+        session, pipeline, submission, message, prepared.composed, prepared.to_address, prepared.incoming,
+        actor=actor, at=at,
+    )  # fmt: skip
     suppressed = None
     if reply.state is ReplyState.suppressed:
         suppressed = (
@@ -255,24 +349,26 @@ def decide(
             if not prepared.to_address
             else "该发件人今日收到的回复已达上限"
         )
-    session.add(
-        AuditEvent(
-            at=at,
-            actor=actor,
-            action="decision",
-            submission_id=submission.id,
-            message_id=message.id,
-            detail={
-                "decision": action,
-                "reason": prepared.reason,
-                "subject": prepared.composed.subject,
-                "to": prepared.to_address,
-                "mail": reply.state.value,
-                "suppressed": suppressed,
-            },
-        )
+    record_decision(
+        session,
+        submission,
+        DECISION_STATUS[action],
+        actor=actor,
+        at=at,
+        reason=prepared.reason or None,
+        detail={
+            "decision": action,
+            "message_id": message.id,
+            "subject": prepared.composed.subject,
+            "to_address": prepared.to_address,
+            "mail": reply.state.value,
+            "suppressed": suppressed,
+            # The version and the documents decided on: an export takes what was accepted, never a later mail's.
+            "version": submission.version,
+            "documents": [row.id for row in current_rows(session, submission.id)],
+        },
     )
-    return Decided(submission.reference, target, reply.state, suppressed)
+    return Decided(submission.reference, SubmissionStatus(submission.status), reply.state, suppressed)
 
 
 def assign(session: Session, submission: Submission, staff: StaffUser | None, *, actor: str, at: datetime) -> None:

@@ -4,6 +4,13 @@ Each track that a notice gives a summary table (附件) has its layout here, tak
 title, the lines above the table, its columns in order, the rows below it, and its 填表说明 or 备注. The same
 layout is written as an Excel workbook (openpyxl) and as a Word document (python-docx); the accepted originals
 go into a zip, one folder a reference.
+
+What is exported is what a person accepted: the documents that were current when the decision ``accepted`` was
+recorded (:func:`accepted_documents`), never a version the applicant mailed afterwards, which nobody reviewed.
+A summary table is its 推荐单位's to stamp, so a window's accepted cases are split by recommender
+(:func:`summary_tables`), one table each. A row whose occupation or project another case of the track also
+proposes (:func:`zhengji.review.index.duplicates`), or that the checks found already in the catalog
+(``already_listed``), is marked in a 备注 column after the notice's own columns, present only when a row is marked.
 """
 
 from __future__ import annotations
@@ -22,12 +29,14 @@ from zhengji.notices.calendar import windows
 from zhengji.notices.registry import Notice, Track
 from zhengji.parsers.checks.view import is_blank
 from zhengji.review.fields import CATEGORY_LABELS, list_rows, show
+from zhengji.review.index import duplicates, name_key, proposed_names
 from zhengji.review.originals import OriginalMissing, document_bytes
-from zhengji.review.recheck import Reviewed, load_case
+from zhengji.review.recheck import Reviewed, corrected, corrections_of, current_rows, latest_message
 from zhengji.storage.blobs import BlobStore
-from zhengji.storage.models import QueueEntry, Submission
+from zhengji.storage.models import AuditEvent, Document, Message, QueueEntry, Submission
 from zhengji.storage.status import SubmissionStatus
 from zhengji.textsafe import clean_line
+from zhengji.xlsxsafe import put
 
 SKILL_NOTES_2025 = [
     "1. 推荐的职业（工种）请按优先级顺序填写。",
@@ -81,6 +90,11 @@ class ExportError(LookupError):
     """No summary table for this track (its notice has none), or no such window."""
 
 
+REMARK_COLUMN = ("remark", "备注", 18)
+REMARK_NOTE = "备注栏为受理中心审核时所加标注（与其他申报重复、已纳入目录），报送或盖章前请核对并删除该栏。"
+Cases = list[tuple[Submission, list[Reviewed]]]
+
+
 @dataclass
 class SummaryTable:
     """A filled summary table: what both the workbook and the Word document are written from."""
@@ -89,7 +103,7 @@ class SummaryTable:
     title: str
     heads: list[str]
     columns: list[tuple[str, str, int]]  # key, printed header, column width (characters)
-    rows: list[dict[str, str]] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)
     # Rows below the table that span it: (label, text); the label sits in the first column.
     closing: list[tuple[str, str]] = field(default_factory=list)
     notes_title: str = ""
@@ -97,9 +111,16 @@ class SummaryTable:
     notice: str = ""
     window: date | None = None
 
+    recommender: str = ""
+
     @property
     def file_stem(self) -> str:
-        return f"{self.title}（{self.window.isoformat() if self.window else ''}）"
+        who = f"_{_file_safe(self.recommender)}" if self.recommender else ""
+        return f"{self.title}（{self.window.isoformat() if self.window else ''}）{who}"
+
+
+def _file_safe(text: str) -> str:
+    return "".join("_" if char in '/\\:*?"<>|' else char for char in clean_line(text, 60)).strip(". ") or "推荐单位"
 
 
 def _window_notice(track: str, start: date) -> Notice:
@@ -111,8 +132,45 @@ def _window_notice(track: str, start: date) -> Notice:
     raise ExportError(f"{track} 没有从 {start.isoformat()} 开始的受理期")
 
 
-def accepted_cases(session: Session, track: str, start: date) -> list[tuple[Submission, list[Reviewed]]]:
-    """The accepted submissions of the window, oldest first, with their corrected documents."""
+def accepted_documents(session: Session, submission: Submission) -> list[Reviewed]:
+    """The documents a reviewer accepted, their corrections applied: those current when ``accepted`` was recorded.
+
+    A mail after the decision is filed to the case as its new current version (the contract) without anyone
+    reviewing it, so the export must not take the current documents. The decision's audit event names the
+    documents it saw (``documents``); an older event names the mail it answered, whose version's latest reading
+    (one row a file: a reprocess reads a file again) is taken.
+    """
+    assert submission.id is not None
+    event = session.exec(
+        select(AuditEvent)
+        .where(AuditEvent.submission_id == submission.id, AuditEvent.action == "decision")
+        .order_by(col(AuditEvent.id).desc())
+    ).first()
+    detail = event.detail if event is not None else {}
+    rows: list[Document]
+    named = [value for value in detail.get("documents") or [] if isinstance(value, int)]
+    message = session.get(Message, detail["message_id"]) if isinstance(detail.get("message_id"), int) else None
+    if named:
+        rows = list(session.exec(select(Document).where(col(Document.id).in_(named)).order_by(col(Document.id))))
+    elif message is not None and message.version is not None and message.version != submission.version:
+        latest: dict[tuple[int, str, str], Document] = {}
+        for row in session.exec(
+            select(Document)
+            .where(Document.submission_id == submission.id, Document.version == message.version)
+            .order_by(col(Document.id))
+        ):
+            latest[(row.message_id, row.filename, row.sha256)] = row
+        rows = sorted(latest.values(), key=lambda row: row.id or 0)
+    else:
+        rows = current_rows(session, submission.id)
+    corrections = corrections_of(session, [row.id for row in rows if row.id is not None])
+    mail = message or latest_message(session, submission.id)
+    received = mail.received_at if mail is not None else submission.created_at
+    return [corrected(row, corrections.get(row.id or 0, {}), received) for row in rows]
+
+
+def accepted_cases(session: Session, track: str, start: date) -> Cases:
+    """The accepted submissions of the window, oldest first, with the documents that were accepted."""
     ids = session.exec(
         select(QueueEntry.submission_id)
         .where(QueueEntry.track == track, QueueEntry.window_start == start)
@@ -123,7 +181,7 @@ def accepted_cases(session: Session, track: str, start: date) -> list[tuple[Subm
     for submission_id in ids:
         submission = session.get(Submission, submission_id)
         if submission is not None and submission.status == SubmissionStatus.accepted:
-            found.append((submission, load_case(session, submission).documents))
+            found.append((submission, accepted_documents(session, submission)))
     return found
 
 
@@ -164,26 +222,26 @@ def _contacts(cases: list[tuple[Submission, list[Reviewed]]], forms: tuple[str, 
     return next(iter(found)) if len(found) == 1 else ("", "")
 
 
-def _sh_new_occupation(cases: list[tuple[Submission, list[Reviewed]]]) -> list[dict[str, str]]:
-    rows: list[dict[str, str]] = []
+def _sh_new_occupation(cases: Cases) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     for submission, documents in cases:
         names: set[str] = set()
         for summary in _of(documents, "new_occupation_summary")[:1]:
             for row in list_rows(summary.fields, "rows"):
                 name = show(row.get("name"))
                 names.add(name)
-                rows.append({"name": name, "proposer": show(row.get("proposer"))})
+                rows.append({"name": name, "proposer": show(row.get("proposer")), **_source(submission, name)})
         for proposal in _one_copy(_of(documents, "new_occupation_proposal")):
             name = show(proposal.fields.get("name"))
             if name and name not in names:
                 names.add(name)
                 proposer = show(proposal.fields.get("signer")) or clean_line(submission.sender_name, 80)
-                rows.append({"name": name, "proposer": proposer})
+                rows.append({"name": name, "proposer": proposer, **_source(submission, name)})
     return rows
 
 
-def _gd_new_occupation(cases: list[tuple[Submission, list[Reviewed]]]) -> list[dict[str, str]]:
-    rows: list[dict[str, str]] = []
+def _gd_new_occupation(cases: Cases) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
     for submission, documents in cases:
         summary_rows = {
             show(row.get("name")): row
@@ -211,25 +269,35 @@ def _gd_new_occupation(cases: list[tuple[Submission, list[Reviewed]]]) -> list[d
                     or clean_line(submission.sender_name, 80),
                     "contact": show(listed.get("contact")) or person,
                     "city_reviewed": show(listed.get("city_reviewed"), "city_reviewed"),
+                    **_source(submission, name),
                 }
             )
             done.add(name)
         for name, row in summary_rows.items():
             if name not in done:
-                rows.append({key: show(row.get(key), key) for key in GD_KEYS})
+                rows.append({**{key: show(row.get(key), key) for key in GD_KEYS}, **_source(submission, name)})
     return rows
 
 
-def _table_rows(cases: list[tuple[Submission, list[Reviewed]]], form: str, keys: list[str]) -> list[dict[str, str]]:
-    rows: list[dict[str, str]] = []
-    for _, documents in cases:
+def _source(submission: Submission, name: str, *, listed: bool = False) -> dict[str, Any]:
+    """What a row's 备注 is judged from, kept beside its printed cells (keys no column prints)."""
+    return {"_case": submission.id, "_name": name, "_listed": listed}
+
+
+def _table_rows(cases: Cases, form: str, keys: list[str]) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for submission, documents in cases:
         for document in _of(documents, form)[:1]:
-            for row in list_rows(document.fields, "rows"):
-                rows.append({key: show(row.get(key), key) for key in keys})
+            listed = {finding.get("row") for finding in document.findings if finding.get("code") == "already_listed"}
+            for number, row in enumerate(list_rows(document.fields, "rows"), 1):
+                name = next(iter(proposed_names({"rows": [dict(row)]})), "")
+                rows.append(
+                    {key: show(row.get(key), key) for key in keys} | _source(submission, name, listed=number in listed)
+                )
     return rows
 
 
-def _special(cases: list[tuple[Submission, list[Reviewed]]]) -> list[dict[str, str]]:
+def _special(cases: Cases) -> list[dict[str, Any]]:
     rows = []
     for row in _table_rows(cases, "special_ability_summary", [*SPECIAL_KEYS, "domain_code", "credit_code"]):
         domain, code = row.pop("domain", ""), row.pop("domain_code", "")
@@ -273,17 +341,121 @@ TRACKS_WITH_TABLES = (
 )
 
 
-def summary_table(session: Session, track: str, start: date) -> SummaryTable:
-    """The track's summary table for the window that starts on ``start``."""
+SUMMARY_FORMS = {
+    Track.new_occupation.value: ("new_occupation_summary",),
+    Track.gd_new_occupation.value: ("new_occupation_summary",),
+    Track.skill_level_occupation.value: ("skill_level_recommendation",),
+    Track.special_ability_project.value: ("special_ability_summary",),
+}
+
+
+class SeveralRecommenders(ExportError):
+    """The window's accepted cases come from several 推荐单位: one table each (``names``), never one mixed."""
+
+    def __init__(self, track: str, names: list[str]) -> None:
+        super().__init__(f"该受理期已受理的申报来自 {len(names)} 个推荐单位，请分别导出或导出压缩包")
+        self.track = track
+        self.names = names
+
+
+def recommender_of(submission: Submission, documents: list[Reviewed], forms: tuple[str, ...]) -> str:
+    """The 推荐单位 of a case: its summary table's or 推荐表's, else the sender's name, else its address."""
+    found = [show(document.fields.get("recommender")) for document in _of(documents, *forms)]
+    return next((name for name in found if name), "") or clean_line(submission.sender_name, 80) or submission.sender
+
+
+def _by_recommender(track: str, cases: Cases) -> list[tuple[str, Cases]]:
+    """The cases grouped by 推荐单位 (names judged alike as :func:`zhengji.review.index.name_key` does), in the
+    order their first case came."""
+    groups: dict[str, tuple[str, Cases]] = {}
+    for submission, documents in cases:
+        name = recommender_of(submission, documents, SUMMARY_FORMS[track])
+        groups.setdefault(name_key(name) or name, (name, []))[1].append((submission, documents))
+    return list(groups.values())
+
+
+def recommenders(session: Session, track: str, start: date) -> list[str]:
+    """The 推荐单位 of the window's accepted cases, one a summary table."""
+    if track not in TRACKS_WITH_TABLES:
+        return []
+    return [name for name, _ in _by_recommender(track, accepted_cases(session, track, start))]
+
+
+def summary_tables(session: Session, track: str, start: date) -> list[SummaryTable]:
+    """One summary table a 推荐单位 for the window that starts on ``start`` (one empty table when none)."""
     if track not in TRACKS_WITH_TABLES:
         raise ExportError(f"{track} 的通知未附汇总表")
     notice = _window_notice(track, start)
     cases = accepted_cases(session, track, start)
-    table = _layout(track, notice, cases)
-    table.notice, table.window = notice.number, start
-    for number, row in enumerate(table.rows, 1):
-        row["seq"] = str(number)
-    return table
+    shared = duplicates(session, [submission.id for submission, _ in cases if submission.id is not None])
+    groups = _by_recommender(track, cases) or [("", [])]
+    tables = []
+    for name, group in groups:
+        table = _layout(track, notice, group)
+        table.notice, table.window, table.recommender = notice.number, start, name
+        for number, row in enumerate(table.rows, 1):
+            row["seq"] = str(number)
+        _mark(table, shared)
+        tables.append(table)
+    return tables
+
+
+def summary_table(session: Session, track: str, start: date, recommender: str | None = None) -> SummaryTable:
+    """The track's summary table for the window that starts on ``start``: the one 推荐单位's, or the one named.
+
+    :class:`SeveralRecommenders` when the window holds several and none is named.
+    """
+    tables = summary_tables(session, track, start)
+    if recommender:
+        wanted = name_key(recommender)
+        for table in tables:
+            if name_key(table.recommender) == wanted:
+                return table
+        raise ExportError(f"该受理期没有推荐单位“{clean_line(recommender, 80)}”的已受理申报")
+    if len(tables) > 1:
+        raise SeveralRecommenders(track, [table.recommender for table in tables])
+    return tables[0]
+
+
+def tables_zip(tables: list[SummaryTable], kind: str) -> bytes:
+    """Each 推荐单位's table (``kind`` xlsx or docx) in one zip, named after its 推荐单位."""
+    buffer = io.BytesIO()
+    taken: set[str] = set()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for table in tables:
+            name = f"{table.file_stem}.{kind}"
+            number = 2
+            while name in taken:
+                name = f"{table.file_stem}（{number}）.{kind}"
+                number += 1
+            taken.add(name)
+            archive.writestr(name, to_xlsx(table) if kind == "xlsx" else to_docx(table))
+    return buffer.getvalue()
+
+
+def _mark(table: SummaryTable, shared: dict[int, dict[str, list[str]]]) -> None:
+    """Fill the 备注 of rows that another case also proposes, or that are already in the catalog; add the column
+    (and a line saying what it is) only when some row is marked, so that a clean table is the notice's own."""
+    marked = False
+    for row in table.rows:
+        notes: list[str] = []
+        key = name_key(str(row.get("_name") or ""))
+        others = [
+            reference
+            for name, references in shared.get(int(row.get("_case") or 0), {}).items()
+            if key and name_key(name) == key
+            for reference in references
+        ]
+        if others:
+            notes.append(f"与{'、'.join(dict.fromkeys(others))}重复申报")
+        if row.get("_listed"):
+            notes.append("已纳入目录（附件2），无需重复推荐")
+        if notes:
+            row["remark"] = "；".join(notes)
+            marked = True
+    if marked:  # new lists: the layouts share their notes with the module's constants
+        table.columns = [*table.columns, REMARK_COLUMN]
+        table.notes = [*table.notes, REMARK_NOTE]
 
 
 def _layout(track: str, notice: Notice, cases: list[tuple[Submission, list[Reviewed]]]) -> SummaryTable:
@@ -390,23 +562,23 @@ def to_xlsx(table: SummaryTable) -> bytes:
     body_font = Font(name="宋体", size=11)
     wrap = Alignment(wrap_text=True, vertical="center")
     row = 1
-    sheet.cell(row, 1, table.attachment).font = Font(name="黑体", size=12)
+    put(sheet, row, 1, table.attachment).font = Font(name="黑体", size=12)
     row += 1
     sheet.merge_cells(f"A{row}:{last}{row}")
-    title = sheet.cell(row, 1, table.title)
+    title = put(sheet, row, 1, table.title)
     title.font = Font(name="方正小标宋简体", size=18, bold=True)
     title.alignment = Alignment(horizontal="center", vertical="center")
     sheet.row_dimensions[row].height = 36
     for line in table.heads:
         row += 1
         sheet.merge_cells(f"A{row}:{last}{row}")
-        cell = sheet.cell(row, 1, line)
+        cell = put(sheet, row, 1, line)
         cell.font = body_font
         cell.alignment = Alignment(horizontal="left", vertical="center")
     row += 1
     header_row = row
     for number, (_, header, columns) in enumerate(table.columns, 1):
-        cell = sheet.cell(row, number, header)
+        cell = put(sheet, row, number, header)
         cell.font = Font(name="黑体", size=11)
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
         cell.border = box
@@ -415,19 +587,19 @@ def to_xlsx(table: SummaryTable) -> bytes:
     for values in table.rows:
         row += 1
         for number, (key, _, _) in enumerate(table.columns, 1):
-            cell = sheet.cell(row, number, values.get(key, ""))
+            cell = put(sheet, row, number, values.get(key, ""))
             cell.font = body_font
             cell.border = box
             cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True) if key == "seq" else wrap
     for label, text in table.closing:
         row += 1
         if label:
-            sheet.cell(row, 1, label).alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+            put(sheet, row, 1, label).alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
             sheet.merge_cells(f"B{row}:{last}{row}")
-            target = sheet.cell(row, 2, text)
+            target = put(sheet, row, 2, text)
         else:
             sheet.merge_cells(f"A{row}:{last}{row}")
-            target = sheet.cell(row, 1, text)
+            target = put(sheet, row, 1, text)
         target.alignment = Alignment(
             horizontal="right" if text.endswith("日") else "left", vertical="center", wrap_text=True
         )
@@ -438,11 +610,11 @@ def to_xlsx(table: SummaryTable) -> bytes:
     if table.notes:
         row += 2
         if table.notes_title:
-            sheet.cell(row, 1, table.notes_title).font = Font(name="黑体", size=12)
+            put(sheet, row, 1, table.notes_title).font = Font(name="黑体", size=12)
             row += 1
         for note in table.notes:
             sheet.merge_cells(f"A{row}:{last}{row}")
-            cell = sheet.cell(row, 1, note)
+            cell = put(sheet, row, 1, note)
             cell.font = body_font
             cell.alignment = Alignment(wrap_text=True, vertical="top")
             sheet.row_dimensions[row].height = 15 * max(1, len(note) // 90 + 1)
@@ -582,4 +754,16 @@ def iter_file(path: Path, chunk: int = 1 << 16) -> Iterator[bytes]:
             yield block
 
 
-__all__ = ["SummaryTable", "is_blank", "originals_zip", "summary_table", "to_docx", "to_xlsx"]
+__all__ = [
+    "SeveralRecommenders",
+    "SummaryTable",
+    "accepted_documents",
+    "is_blank",
+    "originals_zip",
+    "recommenders",
+    "summary_table",
+    "summary_tables",
+    "tables_zip",
+    "to_docx",
+    "to_xlsx",
+]

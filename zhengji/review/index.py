@@ -15,8 +15,10 @@ latest event is not rebuilt.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, func
@@ -24,20 +26,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from zhengji.clock import shanghai_date
-from zhengji.notices.calendar import windows
-from zhengji.notices.registry import Track
+from zhengji.notices.calendar import position, windows
+from zhengji.notices.registry import Track, load_registry
 from zhengji.review.recheck import VERDICT_ACTIONS, corrected, corrections_of
 from zhengji.storage.models import (
     Assignment,
     AuditEvent,
     Document,
+    LateException,
     Message,
     QueueEntry,
     QueueEntryCode,
+    QueueEntryName,
     ReviewMark,
     Submission,
 )
-from zhengji.storage.status import CHECK_RESULTS
+from zhengji.storage.status import CHECK_RESULTS, STANDING
 
 log = logging.getLogger(__name__)
 
@@ -151,7 +155,7 @@ def refresh(session: Session, ids: Sequence[int], latest: dict[int, int]) -> Non
     first_status: dict[int, str] = {}
     for event in session.exec(
         select(AuditEvent)
-        .where(col(AuditEvent.submission_id).in_(ids), AuditEvent.action == "status")
+        .where(col(AuditEvent.submission_id).in_(ids), col(AuditEvent.action).in_(("verdict", "status")))
         .order_by(col(AuditEvent.id))
     ).all():
         wanted = event.detail.get("to")
@@ -162,7 +166,29 @@ def refresh(session: Session, ids: Sequence[int], latest: dict[int, int]) -> Non
             select(Assignment.submission_id, Assignment.staff_id).where(col(Assignment.submission_id).in_(ids))
         ).all()
     )
+    latest_mail = _first_per(
+        session.exec(
+            select(Message.submission_id, Message)
+            .where(col(Message.submission_id).in_(ids))
+            .order_by(col(Message.id).desc())
+        ).all()
+    )
+    decided_at_mail = _first_per(
+        (event.submission_id, event.detail.get("message_id"))
+        for event in session.exec(
+            select(AuditEvent)
+            .where(col(AuditEvent.submission_id).in_(ids), AuditEvent.action == "decision")
+            .order_by(col(AuditEvent.id).desc())
+        ).all()
+    )
+    set_aside = _set_aside(session, ids)
+    senders = {submission.sender for submission in submissions.values()}
+    allowances: dict[tuple[str, str], date] = {}
+    for exception in session.exec(select(LateException).where(col(LateException.sender).in_(senders))).all():
+        key = (exception.sender, exception.track)
+        allowances[key] = max(allowances.get(key, exception.until), exception.until)
     session.exec(delete(QueueEntryCode).where(col(QueueEntryCode.submission_id).in_(ids)))
+    session.exec(delete(QueueEntryName).where(col(QueueEntryName.submission_id).in_(ids)))
     session.exec(delete(QueueEntry).where(col(QueueEntry.submission_id).in_(ids)))
     for submission_id in ids:
         submission = submissions.get(submission_id)
@@ -170,19 +196,34 @@ def refresh(session: Session, ids: Sequence[int], latest: dict[int, int]) -> Non
             continue
         moment = received.get(submission_id) or submission.created_at
         verdict = verdicts.get(submission_id)
-        entry, codes = _entry(
+        entry, codes, names = _entry(
             submission,
             moment,
             rows.get(submission_id, []),
             corrections,
             verdict.detail if verdict is not None else {},
         )
+        mail = latest_mail.get(submission_id)
+        entry.center = center_of(mail, submission.track) if mail is not None else None
+        decided_at = decided_at_mail.get(submission_id)
+        entry.mail_after_decision = bool(
+            submission.decision in STANDING
+            and mail is not None
+            and isinstance(decided_at, int)
+            and (mail.id or 0) > decided_at
+        )
+        entry.not_submission = submission_id in set_aside and submission.decision is None
+        late_until = allowances.get((submission.sender, submission.track))
+        if late_until is not None:
+            entry.window_start = late_window(submission.track, moment, late_until) or entry.window_start
         entry.first_status = first_status.get(submission_id)
         entry.assignee_id = assignees.get(submission_id)
         entry.synced_event = latest.get(submission_id, 0)
         session.add(entry)
         for code in sorted(codes):
             session.add(QueueEntryCode(submission_id=submission_id, code=code))
+        for folded, name in names.items():
+            session.add(QueueEntryName(submission_id=submission_id, key=folded, track=submission.track, name=name))
     session.flush()
 
 
@@ -192,7 +233,7 @@ def _entry(
     documents: list[Document],
     corrections: dict[int, dict[str, Any]],
     verdict: dict[str, Any],
-) -> tuple[QueueEntry, set[str]]:
+) -> tuple[QueueEntry, set[str], dict[str, str]]:
     assert submission.id is not None
     rechecked = dict(verdict.get("documents") or {})
     findings: list[dict[str, Any]] = list(verdict.get("findings") or [])
@@ -235,7 +276,8 @@ def _entry(
         updated_at=submission.updated_at,
         window_start=window_of(submission.track, received),
     )
-    return entry, codes
+    keyed = {key: name[:300] for name in dict.fromkeys(names) if (key := name_key(name))}
+    return entry, codes, keyed
 
 
 def window_of(track: str, moment: datetime) -> date | None:
@@ -251,6 +293,23 @@ def window_of(track: str, moment: datetime) -> date | None:
     return found
 
 
+def late_window(track: str, moment: datetime, until: date) -> date | None:
+    """The first day of the window a case let in under a late exception was accepted for; None when no exception
+    applies to a mail received at ``moment``.
+
+    A mail between two windows is early for the next one (the calendar's 未到受理时间), and the exception takes it
+    in now for that next collection: it is filed, counted and exported under that window, not under the window
+    that closed before it (issue 15). After a track's last window there is no next one, and the case stays
+    under the last.
+    """
+    if track not in Track.__members__:
+        return None
+    pos = position(track, moment)
+    if pos.in_window or pos.day > until or pos.next_window is None:
+        return None
+    return pos.next_window.start
+
+
 def _text(value: Any) -> str:
     if isinstance(value, str):
         return value.strip()
@@ -261,6 +320,11 @@ def _text(value: Any) -> str:
 
 def _units(fields: dict[str, Any]) -> list[str]:
     return [text for key in _UNIT_KEYS if (text := _text(fields.get(key)))]
+
+
+def proposed_names(fields: dict[str, Any]) -> list[str]:
+    """The occupations, projects and 推荐表 rows (occupation（工种）) a document proposes, as the queue lists them."""
+    return _names(fields)
 
 
 def _names(fields: dict[str, Any]) -> list[str]:
@@ -278,3 +342,101 @@ def _names(fields: dict[str, Any]) -> list[str]:
                     )
                     break
     return found
+
+
+# --- what the queue marks: the receiving center, duplicates, mail that is not a submission --------------------
+
+NOT_SUBMISSION = "not_submission"
+"""The audit action of a clerk's "not a submission" (:mod:`zhengji.review.triage`)."""
+_RESETS = (*VERDICT_ACTIONS, "decision", "track_set", "not_submission_cleared")
+"""Actions after which an earlier "not a submission" no longer holds: a new verdict (the sender's forms came, a
+clerk set the track), a decision."""
+_NAME_MARKS = str.maketrans(dict.fromkeys("·•・‧'\"“”‘’《》〈〉「」『』【】", ""))
+
+
+def center_of(message: Message, track: str) -> str | None:
+    """The center (``centers.toml`` id) whose mailbox received ``message``: its SMTP envelope, else the IMAP
+    account it was fetched from; the track's own center where both are unknown to the notices."""
+    registry = load_registry()
+    addresses = [*message.envelope_to, message.mailbox.split("/", 1)[0]]
+    for address in addresses:
+        found = registry.center_of_mailbox(address)
+        if found is not None:
+            return found.id
+    if track in Track.__members__:
+        return registry.center_of_track(track).id
+    return None
+
+
+@cache
+def _simplified() -> Any:
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def name_key(name: str) -> str:
+    """How two occupation or project names are judged the same: as a clerk reads them, so NFKC (full and half
+    width alike, （） as ()), Traditional characters as Simplified, Latin letters in one case, and no white space,
+    middle dots, quotes or title marks; nothing else is dropped, so that 工种 in brackets still tell two rows of
+    one occupation apart. Empty for a name with nothing left."""
+    text = unicodedata.normalize("NFKC", name)
+    text = _simplified().convert(text).casefold().translate(_NAME_MARKS)
+    return "".join(text.split())[:200]
+
+
+def _set_aside(session: Session, ids: Sequence[int]) -> set[int]:
+    """The cases whose latest word is a clerk's "not a submission" (no verdict or decision since)."""
+    latest = _first_per(
+        (event.submission_id, event.action)
+        for event in session.exec(
+            select(AuditEvent)
+            .where(col(AuditEvent.submission_id).in_(ids), col(AuditEvent.action).in_((NOT_SUBMISSION, *_RESETS)))
+            .order_by(col(AuditEvent.id).desc())
+        ).all()
+    )
+    return {submission_id for submission_id, action in latest.items() if action == NOT_SUBMISSION}
+
+
+def duplicates(session: Session, submission_ids: Sequence[int]) -> dict[int, dict[str, list[str]]]:
+    """For each of ``submission_ids`` that shares a name with another case of its track: each shared name and
+    the references of the other cases that propose it (oldest first)."""
+    if not submission_ids:
+        return {}
+    own = session.exec(select(QueueEntryName).where(col(QueueEntryName.submission_id).in_(list(submission_ids)))).all()
+    if not own:
+        return {}
+    pairs = {(row.track, row.key) for row in own}
+    others = session.exec(
+        select(QueueEntryName.track, QueueEntryName.key, QueueEntryName.submission_id, QueueEntry.reference)
+        .join(QueueEntry, col(QueueEntry.submission_id) == col(QueueEntryName.submission_id))
+        .where(col(QueueEntryName.key).in_({key for _, key in pairs}))
+        .order_by(col(QueueEntryName.submission_id))
+    ).all()
+    holders: dict[tuple[str, str], list[tuple[int, str]]] = {}
+    for track, key, submission_id, reference in others:
+        if (track, key) in pairs:
+            holders.setdefault((track, key), []).append((submission_id, reference))
+    found: dict[int, dict[str, list[str]]] = {}
+    for row in own:
+        elsewhere = [reference for sid, reference in holders.get((row.track, row.key), []) if sid != row.submission_id]
+        if elsewhere:
+            found.setdefault(row.submission_id, {})[row.name] = elsewhere
+    return found
+
+
+def duplicated_ids() -> Any:
+    """A subquery of every case that shares a name with another case of its track (the queue's filter)."""
+    from sqlalchemy.orm import aliased
+
+    other = aliased(QueueEntryName)
+    return (
+        select(QueueEntryName.submission_id)
+        .join(
+            other,
+            (col(other.track) == col(QueueEntryName.track))
+            & (col(other.key) == col(QueueEntryName.key))
+            & (col(other.submission_id) != col(QueueEntryName.submission_id)),
+        )
+        .distinct()
+    )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import cache
 
 from zhengji.notices.registry import load_registry
-from zhengji.storage.status import STATUS_LABELS, SubmissionStatus
+from zhengji.storage.status import DECISION_LABELS as DECISION_NAMES
+from zhengji.storage.status import STATUS_LABELS, VERDICT_LABELS, Decision, SubmissionStatus, Verdict
 
 CODE_LABELS: dict[str, str] = {
     "unknown_form": "非通知所附表格",
@@ -34,6 +35,8 @@ CODE_LABELS: dict[str, str] = {
 
 ACTION_LABELS: dict[str, str] = {
     "status": "状态变更",
+    "verdict": "系统核验",
+    "resubmitted": "补正后重新提交",
     "state": "邮件处理",
     "ignored": "自动邮件，不予回复",
     "failed": "转人工处理",
@@ -46,17 +49,22 @@ ACTION_LABELS: dict[str, str] = {
     "note": "备注",
     "assign": "分配审核人",
     "late_exception": "准许逾期提交",
+    "late_mail": "发送准许逾期补交通知",
     "staff_add": "新建账号",
     "staff_password": "修改密码",
     "staff_active": "启用或停用账号",
     "template": "修改退回理由模板",
+    "track_set": "设定征集事项",
+    "not_submission": "标为非申报来信",
+    "not_submission_cleared": "撤销“非申报来信”标记",
+    "staff_answer": "工作人员答复来信",
 }
 
 DECISION_LABELS = {"accept": "通过（予以受理）", "return": "退回修改", "reject": "不予受理"}
 DECISION_STATUS = {
-    "accept": SubmissionStatus.accepted,
-    "return": SubmissionStatus.returned,
-    "reject": SubmissionStatus.rejected,
+    "accept": Decision.accepted,
+    "return": Decision.returned,
+    "reject": Decision.declined,  # 不予受理 by a person, never the machine's `rejected`
 }
 
 # The statuses the queue filters by, in the order a reviewer works through them.
@@ -64,13 +72,11 @@ QUEUE_STATUSES = [
     SubmissionStatus.complete,
     SubmissionStatus.unknown,
     SubmissionStatus.incomplete,
-    SubmissionStatus.in_review,
     SubmissionStatus.returned,
     SubmissionStatus.accepted,
     SubmissionStatus.rejected,
     SubmissionStatus.declined,
     SubmissionStatus.received,
-    SubmissionStatus.withdrawn,
 ]
 
 
@@ -83,6 +89,24 @@ def status_label(status: str) -> str:
         return STATUS_LABELS[SubmissionStatus(status)]
     except ValueError:
         return status
+
+
+def verdict_label(verdict: str | None) -> str:
+    """The machine's verdict as the staff page names it after "系统核验：" (材料齐全, 材料需补正, …)."""
+    try:
+        return VERDICT_LABELS[Verdict(str(verdict))]
+    except ValueError:
+        return str(verdict or "")
+
+
+def decision_label(decision: str | None) -> str:
+    """A reviewer's decision as the staff page names it after "审核决定：" (予以受理, 退回修改, 不予受理)."""
+    if decision is None:
+        return "尚未决定"
+    try:
+        return DECISION_NAMES[Decision(str(decision))]
+    except ValueError:
+        return str(decision)
 
 
 def action_label(action: str) -> str:

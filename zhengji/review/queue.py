@@ -1,8 +1,13 @@
 """The queue: a filter kept in the query string, counts per status, a sorted page, and the next case to open.
 
 The filter is the contract's query (``track``, ``status``, ``code``, ``q``, ``window``, ``page``) plus the
-reviewer (``reviewer``: an account id, ``me`` or ``none``) and the order (``sort``). A value that makes no sense
-is ignored rather than refused, so that an old bookmark still opens the queue.
+reviewer (``reviewer``: an account id, ``me`` or ``none``), the receiving mailbox (``mailbox``: a center's id in
+``centers.toml``, since Guangdong's and Shanghai's mail share one queue), a mark (``mark``: ``duplicate``,
+``new_mail`` after a decision, ``not_submission``) and the order (``sort``). A value that makes no sense is
+ignored rather than refused, so that an old bookmark still opens the queue.
+
+A case a clerk marked as not a submission has left the open work: the status tabs do not count it and a status
+filter does not list it; ``mark=not_submission`` does.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from sqlalchemy import func
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
+from zhengji.notices.registry import load_registry
+from zhengji.review.index import duplicated_ids
 from zhengji.review.labels import CODE_LABELS
 from zhengji.storage.models import QueueEntry, QueueEntryCode
 from zhengji.storage.status import SubmissionStatus
@@ -38,6 +45,16 @@ SORT_LABELS = {
     "reference": "受理编号",
 }
 _STATUSES = {status.value for status in SubmissionStatus}
+MARK_LABELS = {
+    "duplicate": "疑似重复申报",
+    "new_mail": "决定后收到新邮件",
+    "not_submission": "非申报来信",
+}
+
+
+def mailbox_labels() -> dict[str, str]:
+    """The receiving mailboxes a reviewer filters by, keyed by their center's id."""
+    return {center.id: f"{'、'.join(center.mailboxes)}（{center.name}）" for center in load_registry().centers}
 
 
 @dataclass(frozen=True)
@@ -48,6 +65,8 @@ class QueueQuery:
     q: str | None = None
     window: date | None = None
     reviewer: str | None = None  # an account id, "none" (unassigned); "me" is resolved by the caller
+    mailbox: str | None = None  # a center's id: the cases received at its mailboxes
+    mark: str | None = None  # one of MARK_LABELS
     sort: str = "-received"
     page: int = 1
     per_page: int = PER_PAGE
@@ -69,7 +88,11 @@ class QueueQuery:
         if reviewer is not None and reviewer != "none" and not reviewer.isdigit():
             reviewer = None
         sort = params.get("sort") or "-received"
+        mailbox = (params.get("mailbox") or "").strip() or None
+        mark = (params.get("mark") or "").strip() or None
         return cls(
+            mailbox=mailbox if mailbox in mailbox_labels() else None,
+            mark=mark if mark in MARK_LABELS else None,
             track=(params.get("track") or "").strip() or None,
             statuses=statuses,
             code=code if code in CODE_LABELS else None,
@@ -91,6 +114,8 @@ class QueueQuery:
             "q": query.q,
             "window": query.window.isoformat() if query.window else None,
             "reviewer": query.reviewer,
+            "mailbox": query.mailbox,
+            "mark": query.mark,
             "sort": query.sort if query.sort != "-received" else None,
             "page": str(query.page) if query.page != 1 else None,
             "per_page": str(query.per_page) if query.per_page != PER_PAGE else None,
@@ -103,7 +128,16 @@ class QueueQuery:
 
     @property
     def filtered(self) -> bool:
-        return bool(self.track or self.statuses or self.code or self.q or self.window or self.reviewer)
+        return bool(
+            self.track
+            or self.statuses
+            or self.code
+            or self.q
+            or self.window
+            or self.reviewer
+            or self.mailbox
+            or self.mark
+        )
 
 
 def _int(text: str | None, default: int, low: int, high: int) -> int:
@@ -130,6 +164,16 @@ def conditions(query: QueueQuery, *, with_status: bool = True) -> list[ColumnEle
         found.append(col(QueueEntry.submission_id).in_(having))
     if query.q:
         found.append(col(QueueEntry.search).contains(query.q.lower(), autoescape=True))
+    if query.mailbox:
+        found.append(col(QueueEntry.center) == query.mailbox)
+    if query.mark == "duplicate":
+        found.append(col(QueueEntry.submission_id).in_(duplicated_ids()))
+    elif query.mark == "new_mail":
+        found.append(col(QueueEntry.mail_after_decision).is_(True))
+    elif query.mark == "not_submission":
+        found.append(col(QueueEntry.not_submission).is_(True))
+    elif with_status and query.statuses:
+        found.append(col(QueueEntry.not_submission).is_(False))  # set aside: no longer open work
     return found
 
 
@@ -157,13 +201,18 @@ def page(session: Session, query: QueueQuery) -> tuple[int, list[QueueEntry]]:
 
 
 def counts(session: Session, query: QueueQuery) -> dict[str, int]:
-    """Submissions per status under every filter but the status."""
+    """Submissions per status under every filter but the status; the cases set aside as not submissions
+    under ``not_submission`` apart (they left the open work)."""
     rows = session.exec(
-        select(QueueEntry.status, func.count())
+        select(QueueEntry.status, QueueEntry.not_submission, func.count())
         .where(*conditions(query, with_status=False))
-        .group_by(col(QueueEntry.status))
+        .group_by(col(QueueEntry.status), col(QueueEntry.not_submission))
     ).all()
-    return {str(status): int(number) for status, number in rows}
+    found: dict[str, int] = {}
+    for status, set_aside, number in rows:
+        key = "not_submission" if set_aside else str(status)
+        found[key] = found.get(key, 0) + int(number)
+    return found
 
 
 def windows_in_queue(session: Session, track: str | None) -> list[tuple[str, date]]:

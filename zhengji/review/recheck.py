@@ -28,10 +28,10 @@ from zhengji.review.fields import set_path
 from zhengji.review.late import sender_allowances
 from zhengji.storage.blobs import BlobStore
 from zhengji.storage.models import AuditEvent, Correction, Document, Message, Submission
-from zhengji.storage.status import CHECK_RESULTS, SubmissionStatus, transition
+from zhengji.storage.status import Verdict, record_verdict
 
 UNLOCATED = "unlocated_field"
-VERDICT_ACTIONS = ("status", "reprocess", "recheck")
+VERDICT_ACTIONS = ("verdict", "status", "reprocess", "recheck")
 """Audit actions whose detail holds the submission's own findings as last judged."""
 
 
@@ -173,8 +173,11 @@ def _recipients(message: Message, blobs: BlobStore | None) -> list[str]:
     return [address for _, address in getaddresses([*headers.get_all("To", []), *headers.get_all("Cc", [])])]
 
 
-def judge_case(session: Session, case: Case, blobs: BlobStore | None) -> CheckedSubmission | None:
-    """Judge the corrected documents as the pipeline judged the mail (None for a case without mail)."""
+def judge_case(
+    session: Session, case: Case, blobs: BlobStore | None, *, track: str | None = None
+) -> CheckedSubmission | None:
+    """Judge the corrected documents as the pipeline judged the mail (None for a case without mail); under
+    ``track`` when a clerk set it (:mod:`zhengji.review.triage`)."""
     submission = case.submission
     assert submission.id is not None
     message = latest_message(session, submission.id)
@@ -202,51 +205,47 @@ def judge_case(session: Session, case: Case, blobs: BlobStore | None) -> Checked
         sender_name=submission.sender_name,
         subject=submission.subject,
         late_allowances=sender_allowances(session, submission.sender, message.received_at),
+        track=track,
     )
     return judge(mail, documents)
 
 
 def recheck(
-    session: Session, submission: Submission, *, actor: str, at: datetime, blobs: BlobStore | None, reason: str
+    session: Session,
+    submission: Submission,
+    *,
+    actor: str,
+    at: datetime,
+    blobs: BlobStore | None,
+    reason: str,
+    track: str | None = None,
 ) -> Case:
     """Run the checks again on the corrected case and record the verdict in the caller's transaction.
 
-    A machine verdict (complete, incomplete, rejected, unknown) follows the new one through ``transition``;
-    a case a reviewer already acts on keeps its status. Either way an audit event ``recheck`` keeps the
-    submission's findings, so that the queue and the next mail's "已更正" list see them.
+    The verdict only (:func:`zhengji.storage.status.record_verdict`, audited as ``recheck`` by the correcting
+    reviewer): a decision another reviewer made stands, whatever the corrected case now looks like. The event keeps
+    the submission's findings and each document's, so that the queue and the next mail's "已更正" list see them.
     """
     case = load_case(session, submission)
-    checked = judge_case(session, case, blobs)
+    checked = judge_case(session, case, blobs, track=track)
     if checked is None:
         return case
     for document, judged in zip(case.documents, checked.documents, strict=True):
         document.findings = [finding.as_json() for finding in judged.findings]
     case.findings = [finding.as_json() for finding in checked.findings]
     case.status = checked.status
-    before = SubmissionStatus(submission.status)
-    wanted = SubmissionStatus(checked.status)
-    if before in CHECK_RESULTS and wanted is not before:
-        transition(
-            session,
-            submission,
-            wanted,
-            actor=actor,
-            at=at,
-            reason=reason,
-            detail={"recheck": True, "findings": case.findings},
-        )
-    session.add(
-        AuditEvent(
-            at=at,
-            actor=actor,
-            action="recheck",
-            submission_id=submission.id,
-            detail={
-                "reason": reason,
-                "status": checked.status,
-                "findings": case.findings,
-                "documents": {str(document.row.id): document.findings for document in case.documents},
-            },
-        )
+    record_verdict(
+        session,
+        submission,
+        Verdict(checked.status),
+        actor=actor,
+        action="recheck",
+        at=at,
+        reason=reason,
+        detail={
+            "status": checked.status,  # the verdict, as the audit trail has always read it
+            "findings": case.findings,
+            "documents": {str(document.row.id): document.findings for document in case.documents},
+        },
     )
     return case

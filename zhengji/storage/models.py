@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from zhengji.storage.status import MessageState, SubmissionStatus
+from zhengji.storage.status import Decision, MessageState, SubmissionStatus, Verdict
 from zhengji.storage.types import BoundedString, CleanText, JSONType, UTCDateTime, enum_column
 
 __all__ = [
@@ -26,10 +26,12 @@ __all__ = [
     "MessageState",
     "QueueEntry",
     "QueueEntryCode",
+    "QueueEntryName",
     "Reply",
     "ReplyState",
     "ReviewMark",
     "SavedFilter",
+    "StaffPresession",
     "StaffSession",
     "StaffUser",
     "Submission",
@@ -108,9 +110,15 @@ class Submission(SQLModel, table=True):
     reference: str = string(32, unique=True)
     track: str = string(40, index=True)
     notice: str | None = string(80, default=None)
+    # The status shown (the decision where there is one, else the verdict), kept for the queue and the bot to
+    # read; set only by ``storage.status._show`` from the two below.
     status: SubmissionStatus = Field(
         default=SubmissionStatus.received, sa_column=enum_column(SubmissionStatus, nullable=False, index=True)
     )
+    # The machine's verdict on the latest version (storage.status.record_verdict) ...
+    verdict: Verdict = Field(default=Verdict.received, sa_column=enum_column(Verdict, nullable=False))
+    # ... and a reviewer's decision (storage.status.record_decision), never changed by a check.
+    decision: Decision | None = Field(default=None, sa_column=enum_column(Decision, nullable=True, index=True))
     sender: str = string(320, index=True)
     sender_name: str | None = string(200, default=None)
     subject: str | None = string(998, default=None)
@@ -241,6 +249,20 @@ class StaffSession(SQLModel, table=True):
     user_agent: str | None = string(200, default=None)
 
 
+class StaffPresession(SQLModel, table=True):
+    """A login form the server handed out: its CSRF token is good only with the cookie issued beside it.
+
+    Only a hash of the pre-session id is kept; the row is deleted when the form signs someone in.
+    """
+
+    __tablename__ = "staff_presessions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = string(64, unique=True)
+    created_at: datetime = _time(nullable=False)
+    expires_at: datetime = _time(nullable=False, index=True)
+
+
 class LoginAttempt(SQLModel, table=True):
     """One try to sign in, kept to lock an account or an address out after repeated failures."""
 
@@ -363,6 +385,13 @@ class QueueEntry(SQLModel, table=True):
     first_status: str | None = string(32, default=None)
     assignee_id: int | None = Field(default=None, index=True)
     synced_event: int = 0
+    # The center whose mailbox received the case's latest mail (centers.toml ``id``): Guangdong's and Shanghai's
+    # mail share one queue, and each office works its own.
+    center: str | None = string(32, default=None, index=True)
+    # A decided case (accepted, declined) that received a mail after its decision: "决定后收到新邮件".
+    mail_after_decision: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
+    # A clerk marked the mail as not a submission (a question, a cover letter alone): out of the open work.
+    not_submission: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
 
 
 class QueueEntryCode(SQLModel, table=True):
@@ -373,6 +402,21 @@ class QueueEntryCode(SQLModel, table=True):
 
     submission_id: int = Field(foreign_key="submissions.id", primary_key=True)
     code: str = string(48, primary_key=True)
+
+
+class QueueEntryName(SQLModel, table=True):
+    """An occupation, project or 推荐表 row a case proposes, folded (``key``), to find the same name in two cases.
+
+    Two cases of one track that share a key are duplicates to a clerk (a resubmission from another address).
+    """
+
+    __tablename__ = "queue_entry_names"
+    __table_args__ = (sa.Index("ix_queue_entry_names_track_key", "track", "key"),)
+
+    submission_id: int = Field(foreign_key="submissions.id", primary_key=True)
+    key: str = string(200, primary_key=True)
+    track: str = string(40)
+    name: str = string(300)
 
 
 class ReviewMark(SQLModel, table=True):
@@ -470,3 +514,57 @@ class ChatState(SQLModel, table=True):
     chat_id: str = string(64)
     context: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
     updated_at: datetime = _time(nullable=False)
+
+
+# --- channel safety (issue 18): the code mails' durable queue, the WeChat callback's nonces --------------------
+
+
+class ChatCodeMailState(StrEnum):
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"  # refused for good (5xx), or still failing when its code expired
+    expired = "expired"  # its code expired before it could be sent: a late code is worth nothing
+
+
+class ChatCodeMail(SQLModel, table=True):
+    """A code mail waiting to be sent, written in the transaction that stores its code, so that a restart loses
+    none and no chat's answer waits for a mail provider.
+
+    ``raw`` is the whole message (the code in it): it is emptied once the mail is handed over or given up, so the
+    code stays in the database at most until its mail is sent or its ``expires_at`` (the code's own expiry).
+    """
+
+    __tablename__ = "chat_code_mails"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code_id: int | None = Field(default=None, foreign_key="chat_codes.id", index=True)
+    recipient: str = string(320)
+    raw: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    state: ChatCodeMailState = Field(
+        default=ChatCodeMailState.pending, sa_column=enum_column(ChatCodeMailState, nullable=False, index=True)
+    )
+    attempts: int = 0
+    next_attempt_at: datetime = _time(nullable=False)
+    claimed_until: datetime | None = _time(nullable=True)
+    created_at: datetime = _time(nullable=False)
+    expires_at: datetime = _time(nullable=False)
+    sent_at: datetime | None = _time(nullable=True)
+    error: str | None = string(400, default=None)
+
+
+class ChannelNonce(SQLModel, table=True):
+    """A signed callback URL already used (WeChat's timestamp and nonce), with the message it carried.
+
+    The same URL again is a retry of that message or a replay: it is accepted only for the same message. Rows
+    older than the timestamp window are deleted as new ones are written (their URLs are refused by time anyway).
+    """
+
+    __tablename__ = "channel_nonces"
+    __table_args__ = (sa.UniqueConstraint("channel", "timestamp", "nonce", name="uq_channel_nonces"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = string(16)
+    timestamp: int
+    nonce: str = string(64)
+    message_key: str = string(200)
+    seen_at: datetime = _time(nullable=False, index=True)

@@ -1,55 +1,101 @@
-"""The two workflows and the one function allowed to change each: a submission's status, a mail's state.
+"""The two workflows and the functions allowed to change each: a submission's verdict and decision, a mail's state.
 
-Statuses form named groups (pretalx-style) so that the web queue and the bot ask "is it open?" instead of
-listing states. ``transition`` validates, saves and writes the audit event in one place; nothing else assigns
-``Submission.status``. Likewise ``move_mail`` is the only writer of ``Message.state``: the pipeline, the retry
-of failed mail and the reprocessing of a case all move a mail through it, so that every move is allowed by
-``MAIL_ALLOWED``, made only if the mail is still where the mover saw it (compare-and-set), and audited.
+A submission has two things that are never mixed (the contract's "Submission statuses"): the machine's
+**verdict** on its latest version (complete, incomplete, rejected, unknown), which a check, a re-check after a
+correction, a reprocess or a later mail may change, and a reviewer's **decision** (accepted, returned, declined),
+which only a person changes. :func:`record_verdict` is the machine's one writer and :func:`record_decision` the
+person's; both go through :func:`_show`, the one place that sets ``Submission.status``, the status shown (the
+decision where there is one, else the verdict), which the queue and the bot read. Keeping them apart is what
+lets a re-check after a second reviewer's correction change what the machine thinks without overturning what a
+person decided.
+
+Likewise ``move_mail`` is the only writer of ``Message.state``: the pipeline, the retry of failed mail and the
+reprocessing of a case all move a mail through it, so that every move is allowed by ``MAIL_ALLOWED``, made only if
+the mail is still where the mover saw it (compare-and-set), and audited.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import update
 from sqlmodel import Session, col
 
 from zhengji.clock import now as clock_now
 
+if TYPE_CHECKING:
+    from zhengji.storage.models import AuditEvent
+
+
+class Verdict(StrEnum):
+    """What the checks say of a submission's latest version (the contract's checked ``status``)."""
+
+    received = "received"  # 已收到，待检查: only between opening a case and recording its first check
+    complete = "complete"
+    incomplete = "incomplete"
+    rejected = "rejected"  # outside the window or the wrong mailbox: the machine's 不予受理
+    unknown = "unknown"
+
+    @property
+    def label(self) -> str:
+        return VERDICT_LABELS[self]
+
+
+class Decision(StrEnum):
+    """What a reviewer decided: the actions ``accept``, ``return`` and ``reject``."""
+
+    accepted = "accepted"
+    returned = "returned"
+    declined = "declined"  # 不予受理 by a person (the action ``reject``)
+
+    @property
+    def label(self) -> str:
+        return DECISION_LABELS[self]
+
 
 class SubmissionStatus(StrEnum):
-    received = "received"  # 已收到，待检查
-    complete = "complete"  # 材料齐全
-    incomplete = "incomplete"  # 材料不全或有误，待补正
-    rejected = "rejected"  # 不予受理（逾期、投错邮箱）
-    unknown = "unknown"  # 无法识别所属征集事项
-    in_review = "in_review"  # 工作人员审核中
-    returned = "returned"  # 退回修改
-    accepted = "accepted"  # 已受理
-    declined = "declined"  # 审核不通过
-    withdrawn = "withdrawn"  # 申报人撤回
+    """The status shown: the decision where there is one, else the verdict."""
+
+    received = "received"
+    complete = "complete"
+    incomplete = "incomplete"
+    rejected = "rejected"
+    unknown = "unknown"
+    returned = "returned"
+    accepted = "accepted"
+    declined = "declined"
 
     @property
     def label(self) -> str:
         return STATUS_LABELS[self]
 
 
+VERDICT_LABELS: dict[Verdict, str] = {
+    Verdict.received: "待检查",
+    Verdict.complete: "材料齐全",
+    Verdict.incomplete: "材料需补正",
+    Verdict.rejected: "不予受理（不在受理时间内或投错邮箱）",
+    Verdict.unknown: "待人工确认",
+}
+DECISION_LABELS: dict[Decision, str] = {
+    Decision.accepted: "予以受理",
+    Decision.returned: "退回修改",
+    Decision.declined: "不予受理",
+}
 STATUS_LABELS: dict[SubmissionStatus, str] = {
     SubmissionStatus.received: "已收到，待检查",
     SubmissionStatus.complete: "材料齐全，待审核",
     SubmissionStatus.incomplete: "材料需补正",
     SubmissionStatus.rejected: "不予受理",
     SubmissionStatus.unknown: "待人工确认",
-    SubmissionStatus.in_review: "审核中",
     SubmissionStatus.returned: "已退回修改",
     SubmissionStatus.accepted: "已受理",
-    SubmissionStatus.declined: "审核未通过",
-    SubmissionStatus.withdrawn: "已撤回",
+    SubmissionStatus.declined: "经审核不予受理",
 }
 
-# The machine's verdict on a checked version (the contract's `status`).
+# The machine's verdicts on a checked version (the contract's `status` of a checked submission).
 CHECK_RESULTS = frozenset(
     {
         SubmissionStatus.complete,
@@ -58,72 +104,162 @@ CHECK_RESULTS = frozenset(
         SubmissionStatus.unknown,
     }
 )
-# Statuses a reviewer still has to act on.
-AWAITING_REVIEW = frozenset({SubmissionStatus.complete, SubmissionStatus.unknown, SubmissionStatus.in_review})
-# Statuses in which the applicant may still send a new version.
-OPEN = frozenset({SubmissionStatus.received, SubmissionStatus.returned, *CHECK_RESULTS, SubmissionStatus.in_review})
-FINAL = frozenset({SubmissionStatus.accepted, SubmissionStatus.declined, SubmissionStatus.withdrawn})
-
-ALLOWED: dict[SubmissionStatus, frozenset[SubmissionStatus]] = {
-    SubmissionStatus.received: CHECK_RESULTS | {SubmissionStatus.withdrawn},
-    # A new version is checked again, so a verdict may follow a verdict.
-    **{status: CHECK_RESULTS | {SubmissionStatus.in_review, SubmissionStatus.withdrawn} for status in CHECK_RESULTS},
-    SubmissionStatus.in_review: frozenset(
-        {
-            SubmissionStatus.accepted,
-            SubmissionStatus.returned,
-            SubmissionStatus.declined,
-            SubmissionStatus.rejected,  # a reviewer's 不予受理 (the contract's status after review)
-            SubmissionStatus.complete,
-            SubmissionStatus.incomplete,
-            SubmissionStatus.unknown,
-        }
-    ),
-    SubmissionStatus.returned: CHECK_RESULTS | {SubmissionStatus.withdrawn},
-    SubmissionStatus.accepted: frozenset(),
-    SubmissionStatus.declined: frozenset(),
-    SubmissionStatus.withdrawn: frozenset(),
-}
+VERDICTS = frozenset({Verdict.complete, Verdict.incomplete, Verdict.rejected, Verdict.unknown})
+# Decisions after which a later mail is filed to the case without reopening it (the contract).
+STANDING = frozenset({Decision.accepted, Decision.declined})
+# Shown statuses a reviewer still has to act on.
+AWAITING_REVIEW = frozenset({SubmissionStatus.complete, SubmissionStatus.unknown})
 
 
 class TransitionError(ValueError):
-    """A status change the workflow does not allow."""
+    """A change the workflow does not allow."""
 
 
-def transition(
+def decidable(submission: Any) -> bool:
+    """A reviewer may decide: the case was checked and no decision stands.
+
+    A decision stands until the applicant's new version after ``returned`` clears it (:func:`reopen_for_review`);
+    ``accepted`` and ``declined`` stand for good, so that a later mail or a re-check never reopens them and a
+    second reviewer cannot overwrite a first one's decision by deciding again.
+    """
+    return submission.decision is None and Verdict(submission.verdict) in VERDICTS
+
+
+def _show(submission: Any, moment: datetime) -> tuple[str, str]:
+    """Set the shown status from the decision and the verdict; the only assignment of ``Submission.status``."""
+    before = str(submission.status)
+    shown = SubmissionStatus(str(submission.decision or submission.verdict))
+    submission.status = shown
+    submission.updated_at = moment
+    return before, shown.value
+
+
+def record_verdict(
     session: Session,
     submission: Any,
-    to: SubmissionStatus,
+    verdict: Verdict | str,
     *,
     actor: str,
+    action: str = "verdict",
     reason: str | None = None,
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
-) -> None:
-    """Change a submission's status: validate the step, set it, and write the audit event, in one session.
+) -> AuditEvent:
+    """Record the machine's verdict on the case and its audit event; a decision that stands is left as it is.
 
-    Steps: (1) refuse a step ``ALLOWED`` does not list; (2) set status and ``updated_at``; (3) add an
-    ``AuditEvent`` naming actor, old and new status and reason. The caller commits, so the status and its
-    audit event land together or not at all. ``at`` is the service's clock (``ZHENGJI_NOW`` in rehearsals).
+    Every check writes one (a new version, a re-check after a correction with ``action="recheck"``, a reprocess with
+    ``action="reprocess"``), even when the verdict is the same, because the event keeps the findings the queue and
+    the bot read. The detail names the verdict before and after (``from``, ``to``) and the shown status before and
+    after (``shown_from``, ``shown``), so that the notifier tells a chat only a change it can see. The caller
+    commits; the event is returned for a caller that adds to its detail what it learns afterwards.
     """
     from zhengji.storage.models import AuditEvent
 
-    old = SubmissionStatus(submission.status)
-    if to not in ALLOWED[old]:
-        raise TransitionError(f"submission {submission.reference}: {old.value} → {to.value} is not allowed")
+    new = Verdict(verdict)
+    if new is Verdict.received:
+        raise TransitionError(f"submission {submission.reference}: a check cannot leave it unchecked")
     moment = at or clock_now()
-    submission.status = to
-    submission.updated_at = moment
+    old = Verdict(str(submission.verdict))
+    submission.verdict = new
+    shown_before, shown = _show(submission, moment)
     session.add(submission)
+    if submission.id is None:
+        session.flush()
+    event = AuditEvent(
+        at=moment,
+        actor=actor,
+        action=action,
+        submission_id=submission.id,
+        detail={
+            "from": old.value,
+            "to": new.value,
+            "shown_from": shown_before,
+            "shown": shown,
+            "reason": reason,
+            **(detail or {}),
+        },
+    )
+    session.add(event)
+    return event
+
+
+def record_decision(
+    session: Session,
+    submission: Any,
+    decision: Decision,
+    *,
+    actor: str,
+    reason: str | None,
+    detail: dict[str, Any] | None = None,
+    at: datetime | None = None,
+) -> None:
+    """Record a reviewer's decision, with the reviewer and the reason, and its audit event ``decision``.
+
+    Refused when the case is not :func:`decidable`: a person's decision is never silently replaced. The verdict is
+    left as it is, so that the staff page shows both (系统核验 · 审核决定). The caller commits.
+    """
+    from zhengji.storage.models import AuditEvent
+
+    if not decidable(submission):
+        raise TransitionError(f"submission {submission.reference}: no decision can be made now")
+    moment = at or clock_now()
+    submission.decision = decision
+    shown_before, shown = _show(submission, moment)
+    session.add(submission)
+    if submission.id is None:
+        session.flush()
     session.add(
         AuditEvent(
             at=moment,
             actor=actor,
-            action="status",
+            action="decision",
             submission_id=submission.id,
-            detail={"from": old.value, "to": to.value, "reason": reason, **(detail or {})},
+            detail={
+                "from": None,
+                "to": decision.value,
+                "shown_from": shown_before,
+                "shown": shown,
+                "reason": reason,
+                **(detail or {}),
+            },
         )
     )
+
+
+def reopen_for_review(
+    session: Session, submission: Any, *, actor: str, detail: dict[str, Any] | None = None, at: datetime | None = None
+) -> bool:
+    """Clear a ``returned`` decision because the applicant sent the new version it asked for; False otherwise.
+
+    The contract's "a later mail after ``returned`` opens a new version for review": the case is the reviewer's to
+    decide again, on the new version's verdict. Audited as ``resubmitted``. The caller records the new verdict.
+    """
+    from zhengji.storage.models import AuditEvent
+
+    if submission.decision != Decision.returned:
+        return False
+    moment = at or clock_now()
+    submission.decision = None
+    shown_before, shown = _show(submission, moment)
+    session.add(submission)
+    if submission.id is None:
+        session.flush()
+    session.add(
+        AuditEvent(
+            at=moment,
+            actor=actor,
+            action="resubmitted",
+            submission_id=submission.id,
+            detail={
+                "from": Decision.returned.value,
+                "to": None,
+                "shown_from": shown_before,
+                "shown": shown,
+                **(detail or {}),
+            },
+        )
+    )
+    return True
 
 
 class MessageState(StrEnum):

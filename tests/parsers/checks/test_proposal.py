@@ -290,3 +290,24 @@ def test_findings_serialise_in_contract_shape(sh: CheckContext) -> None:
         "limit": 200,
         "length": 201,
     }
+
+
+def test_a_value_that_is_a_label_of_the_form_goes_to_staff_not_to_the_applicant(sh: CheckContext) -> None:
+    """A reading that slipped one row: the phone cell read the label of the next row ("电子邮箱"), the person's cell
+    its own value and the phone's label below it. Neither is the applicant's answer, so no bad_phone and no demand:
+    each field is ``unlocated_field`` for staff, and the fields read right are still judged."""
+    fields = samples.proposal_shanghai()
+    fields["contact"] = {**fields["contact"], "person": "周立新\n联系电话", "phone": "电子邮箱"}
+    findings = check_document(FORM, fields, sh)
+    assert sorted(_codes(findings)) == [
+        ("unlocated_field", "contact.person", "warning"),
+        ("unlocated_field", "contact.phone", "warning"),
+    ]
+    assert "请工作人员人工核对" in findings[0].message
+
+
+def test_a_label_word_inside_a_longer_value_is_not_a_misalignment(sh: CheckContext) -> None:
+    """Only a whole line that is a label counts: an address or a name holding a label's words is a value."""
+    fields = samples.proposal_shanghai()
+    fields["contact"] = {**fields["contact"], "person": "周立新（办公室电话同上）", "address": "上海市联系路 8 号"}
+    assert check_document(FORM, fields, sh) == []

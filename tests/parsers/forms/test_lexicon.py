@@ -8,12 +8,13 @@ from zhengji.notices.forms import require_spec
 from zhengji.notices.registry import FormId
 from zhengji.parsers.forms.classify import LineLabels, Unit
 from zhengji.parsers.forms.headings import Headings, numbering
-from zhengji.parsers.forms.lexicon import Lexicon, label_key, match_header, similarity
+from zhengji.parsers.forms.lexicon import label_key, match_header
+from zhengji.parsers.forms.matching import LabelIndex, score, thresholds
 from zhengji.parsers.model import Cell
 
 RECOMMENDATION = require_spec(FormId.skill_level_recommendation)
 COLUMNS = RECOMMENDATION.header_aliases()
-LINES = Lexicon(
+LINES = LabelIndex.for_headers(
     {
         "recommender": RECOMMENDATION.wordings_of("recommender"),
         "contact_person": RECOMMENDATION.wordings_of("contact_person"),
@@ -40,11 +41,11 @@ def test_a_reworded_line_label_goes_to_the_field_it_clearly_reads_as(text: str, 
 
 
 def test_similarity_prefers_the_printed_wording() -> None:
-    exact = similarity(label_key("推荐理由"), label_key("推荐理由"))
-    generic = similarity(label_key("推荐理由说明"), label_key("推荐理由"))
-    contained = similarity(label_key("理由"), label_key("推荐理由"))
+    exact = score(label_key("推荐理由"), label_key("推荐理由"))
+    generic = score(label_key("推荐理由说明"), label_key("推荐理由"))
+    contained = score(label_key("理由"), label_key("推荐理由"))
     assert exact > generic > contained >= 75
-    assert similarity(label_key("标准版本"), label_key("国家职业标准名称")) < 75
+    assert score(label_key("标准版本"), label_key("国家职业标准名称")) < 75
 
 
 def _cells(texts: list[str]) -> list[Cell]:
@@ -107,3 +108,56 @@ def test_a_heading_is_found_by_its_numeral_and_most_of_its_words() -> None:
 def test_a_one_character_header_is_read_by_its_accepted_wording() -> None:
     header = match_header(_cells(["序", "职业编码", "职业"]), COLUMNS)
     assert header.columns == {"seq": 0, "code": 1, "occupation": 2}
+
+
+def test_header_cells_no_wording_names_are_read_by_their_place() -> None:
+    # "行业方向" and "申请缘由" are no wording of any column and share one character each with the column of their
+    # place: between 是否已纳入急需紧缺职业目录 and 预计评价人次 the form has 产业类别, after it 推荐理由.
+    texts = [
+        "序号", "职业编码", "职业", "工种", "国家职业标准名称", "国家职业标准版本", "是否已纳入急需紧缺职业目录",
+        "行业方向", "预计评价人次", "申请缘由",
+    ]  # fmt: skip
+    header = match_header([Cell(0, col, 1, 1, text) for col, text in enumerate(texts)], COLUMNS)
+    assert header.columns["industries"] == 7
+    assert header.columns["reason"] == 9
+    assert header.columns["estimated_count"] == 8
+
+
+def test_a_header_cell_in_a_place_the_form_has_no_column_for_stays_unread() -> None:
+    # Two cells between the same neighbours, one free column: only the cell that shares words with it is read.
+    texts = [
+        "序号",
+        "职业编码",
+        "职业",
+        "工种",
+        "国家职业标准名称",
+        "国家职业标准版本",
+        "备注",
+        "目录情况",
+        "预计评价人次",
+    ]
+    header = match_header([Cell(0, col, 1, 1, text) for col, text in enumerate(texts)], COLUMNS)
+    assert header.columns.get("shortage_listed") == 7
+    assert 6 not in header.columns.values()
+
+
+def test_line_labels_and_label_cells_share_one_scorer_and_its_folded_words() -> None:
+    """One scorer: a table form's header is folded like a 建议书's label cell ("其他可选" is 备选), and a score means
+    the same on both; only the thresholds differ, and they come from the form data."""
+    summary = require_spec(FormId.new_occupation_summary).header_aliases()
+    assert LabelIndex.for_headers(summary).field_of("其他可选名称") == "alt_names"
+    assert score(label_key("本单位联络人"), label_key("联系人")) == score(
+        label_key("本单位联系人"), label_key("联系人")
+    )
+    settings = thresholds()
+    assert (LINES.threshold, LINES.margin) == (settings.header_threshold, settings.header_margin)
+
+
+def test_a_form_may_override_the_default_thresholds_and_only_known_ones() -> None:
+    spec = require_spec(FormId.skill_level_recommendation)
+    data = spec.model_dump()
+    assert thresholds(FormId.skill_level_recommendation.value) == thresholds()
+    with pytest.raises(ValueError, match="no setting"):
+        type(spec).model_validate({**data, "matching": {"treshold": 80.0}})
+    stricter = type(spec).model_validate({**data, "matching": {"header_threshold": 90.0}})
+    assert stricter.matching == {"header_threshold": 90.0}

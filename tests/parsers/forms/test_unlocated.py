@@ -154,13 +154,37 @@ def test_a_label_found_with_a_blank_value_is_missing() -> None:
 
 
 def test_a_label_not_found_is_for_staff_not_the_applicant() -> None:
-    document = parse(_replace("新职业定义", ("本职业的含义与边界说明", "", "运用无人机集群控制系统的人员。")))
+    # A wording that shares no word with the label of its place: neither its words nor its place say what it is.
+    document = parse(_replace("新职业定义", ("内涵与外延", "", "运用无人机集群控制系统的人员。")))
     by_field = {finding.field: finding for finding in document.findings}
     assert "definition" in by_field
     finding = by_field["definition"]
     assert finding.code == "unlocated_field"
     assert finding.severity == "warning"
     assert not [f for f in document.findings if f.code == "missing_field" and f.field == "definition"]
+
+
+def test_an_unknown_wording_in_a_known_field_s_place_is_read_as_that_field() -> None:
+    # No wording of the form data reads "本职业的含义与边界说明"; between 新职业名称 and 与相关职业的关系, where the
+    # form puts 新职业定义, a clerk reads it as the definition.
+    document = parse(_replace("新职业定义", ("本职业的含义与边界说明", "", "运用无人机集群控制系统的人员。")))
+    assert document.fields["definition"] == "运用无人机集群控制系统的人员。"
+    assert not [finding for finding in document.findings if finding.field == "definition"]
+    assert document.fields["name"] == "无人机群飞表演编队师"
+    assert document.fields["related_occupations"] == "与无人机驾驶员（4-99-00-00）相近，区别在于以集群编队表演为主。"
+
+
+def test_a_loose_wording_in_an_impossible_place_is_doubted() -> None:
+    # "对应职业名称" reads loosely as 新职业名称, but stands among the foreign-countries rows, where the form has
+    # 同类职业名称; the name's own row is typed in words that name nothing ("拟报岗位"). The foreign name is not
+    # taken as the occupation's name: the name is for staff to find, and the row is read as its place says.
+    rows = _replace("新职业名称", ("拟报岗位", "2", "无人机群飞表演编队师"))
+    rows = [("对应职业名称", "", "Drone Show Pilot") if row[0] == "同类职业名称" else row for row in rows]
+    document = parse(rows)
+    assert document.fields["name"] != "Drone Show Pilot"
+    assert document.fields["foreign"]["similar_names"] == ["Drone Show Pilot"]
+    codes = {finding.code for finding in document.findings if finding.field == "name"}
+    assert codes <= {"unlocated_field"}
 
 
 def test_a_missing_section_is_unlocated_not_blank() -> None:

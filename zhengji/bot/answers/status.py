@@ -55,14 +55,13 @@ _NEXT_STEP: dict[SubmissionStatus, str] = {
     SubmissionStatus.incomplete: "请按上述问题补正后，在受理时间内回复受理邮件（主题保留申报编号）重新发送全部材料。",
     SubmissionStatus.rejected: "本次材料不予受理，原因见上；请按说明在正确的受理时间内发送至正确的邮箱。",
     SubmissionStatus.unknown: "系统未能识别所属征集事项，工作人员将人工确认，请耐心等待。",
-    SubmissionStatus.in_review: "工作人员正在审核，审核结果将通过邮件和本会话通知您。",
     SubmissionStatus.returned: "请按审核意见修改后，在受理时间内回复受理邮件（主题保留申报编号）重新提交。",
     SubmissionStatus.accepted: "材料已受理，后续评估安排以受理单位的通知为准。",
-    SubmissionStatus.declined: "审核未通过。如有疑问，请咨询受理单位。",
-    SubmissionStatus.withdrawn: "申报已撤回。",
+    SubmissionStatus.declined: (
+        "经工作人员审核，本次申报不予受理，理由见上。如对审核结论有疑问，请回复审核结果邮件或咨询受理单位。"
+    ),
 }
-_DECISIONS = {SubmissionStatus.accepted, SubmissionStatus.returned, SubmissionStatus.declined}
-_VERDICT_ACTIONS = ("status", "reprocess", "recheck")
+_VERDICT_ACTIONS = ("verdict", "status", "reprocess", "recheck")
 MAX_ITEMS = 12
 NAME_LIMIT = 80
 ITEM_LIMIT = 300
@@ -148,12 +147,12 @@ def _last_verdict(session: Session, submission_id: int) -> AuditEvent | None:
 
 
 def _decision(session: Session, submission: Submission) -> AuditEvent | None:
-    """The reviewer's latest decision, if the current status is one."""
-    if submission.status not in _DECISIONS:
+    """The audit event of the reviewer's decision that stands (with the reviewer's reason), if there is one."""
+    if submission.decision is None:
         return None
     return session.exec(
         select(AuditEvent)
-        .where(AuditEvent.submission_id == submission.id, AuditEvent.action == "status")
+        .where(AuditEvent.submission_id == submission.id, AuditEvent.action == "decision")
         .order_by(col(AuditEvent.id).desc())
     ).first()
 

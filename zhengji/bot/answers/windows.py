@@ -5,9 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from functools import lru_cache
 
+from zhengji.bot.facts import Stage, TrackFacts, track_facts
 from zhengji.bot.wording import days_text
 from zhengji.clock import SHANGHAI, shanghai_date
-from zhengji.notices.calendar import Position, Window, cn_date, cn_window, position, windows
+from zhengji.notices.calendar import (
+    Window,
+    cn_date,
+    cn_window,
+    opening_text,
+    position,
+    standing_text,
+)
 from zhengji.notices.registry import Track, load_registry
 
 _DEADLINE_TRACKS = frozenset({Track.gd_new_occupation})
@@ -26,42 +34,48 @@ def window_line(track: Track, moment: datetime) -> str:
 
 @lru_cache(maxsize=256)
 def _window_line(track: Track, day: date) -> str:
-    """Windows are judged on the Shanghai date alone, so a day's sentence is computed once."""
-    registry = load_registry()
-    pos = position(track, datetime.combine(day, time(12), tzinfo=SHANGHAI), registry)
-    name = track_name(track)
-    notice = pos.notice or registry.track_rules(track)[-1][0]
-    head = f"{name}（{notice.number}）"
+    """Windows are judged on the Shanghai date alone, so a day's sentence is computed once. A notice dated after
+    ``day`` is not known yet: no window of it is announced (at 2024-10-15, 76号's quarters do not exist)."""
+    facts = track_facts(track, datetime.combine(day, time(12), tzinfo=SHANGHAI))
+    if facts.notice is None or facts.rule is None:
+        return f"{facts.name}：目前尚无该征集事项的通知，暂不受理，请以通知发布后的安排为准。"
+    head = f"{facts.rule.name}（{facts.notice.number}）"
     if track in _DEADLINE_TRACKS:
-        return _deadline_line(head, pos)
-    if pos.window:
-        line = f"{head}：本期受理时间为{cn_window(pos.window)}，正在受理，{days_text(pos)}。"
-        if pos.next_window:
-            line += f"下一期为{cn_window(pos.next_window)}。"
+        return _deadline_line(head, facts)
+    if facts.stage is Stage.open and facts.window is not None:
+        pos = position(track, datetime.combine(day, time(12), tzinfo=SHANGHAI))
+        line = f"{head}：本期受理时间为{cn_window(facts.window)}，正在受理，{days_text(pos)}。"
+        if facts.next_window:
+            line += f"下一期为{cn_window(facts.next_window)}。"
         return line
-    if pos.next_window:
-        return f"{head}：目前不在受理时间内。下一期受理时间为{cn_window(pos.next_window)}，{days_text(pos)}。"
-    last = None
-    for window in windows(track, registry):
-        last = window
-    ended = f"已于{cn_date(last.end)}截止" if last else "已截止"
+    if facts.stage is Stage.between:
+        pos = position(track, datetime.combine(day, time(12), tzinfo=SHANGHAI))
+        # Early is not late: before a window the collection "has not started", only after its notice's end "截止".
+        return f"{head}：目前不在受理时间内，{standing_text(pos)}{opening_text(pos)[:-1]}，{days_text(pos)}。"
+    ended = f"已于{cn_date(facts.last_window.end)}截止" if facts.last_window else "已截止"
     return f"{head}：{ended}，目前没有后续受理安排，请以后续通知为准。"
 
 
-def _deadline_line(head: str, pos: Position) -> str:
-    """A deadline track: what the province's notice fixes is the day the cities report by, not a window."""
-    window: Window | None = pos.window
-    upcoming: Window | None = pos.next_window
-    days = pos.days_left()
+def _deadline_line(head: str, facts: TrackFacts) -> str:
+    """A deadline track: what the province's notice fixes is the day the cities report by, not a window; after
+    its dated deadlines it repeats every year (159号 四: 2026-08-10, 2026-12-31, then 05-31 and 12-31)."""
+    window: Window | None = facts.window
+    upcoming: Window | None = facts.next_window
+    rule = facts.rule
+    yearly = ""
+    if rule is not None and rule.window.kind == "deadlines":
+        dated = "、".join(cn_date(deadline) for deadline in rule.window.deadlines)
+        months = "和".join(f"{int(item[:2])}月{int(item[3:])}日" for item in rule.window.yearly)
+        yearly = f"通知规定的报送截止日为{dated}，此后每年{months}前报送。"
     if window is not None:
+        days = (window.end - facts.day).days
         left = "今天截止" if days == 0 else f"还剩 {days} 天"
         line = f"{head}：本期征集结果由各地市人力资源社会保障部门于{cn_date(window.end)}前报送省厅，{left}。"
         if upcoming is not None:
             line += f"下一期报送截止日为{cn_date(upcoming.end)}。"
+        line += yearly
     elif upcoming is not None:
-        line = (
-            f"{head}：征集自{cn_date(upcoming.start)}起开展，首期报送截止日为{cn_date(upcoming.end)}，{days} 天后开始。"
-        )
+        line = f"{head}：征集自{cn_date(upcoming.start)}起开展，首期报送截止日为{cn_date(upcoming.end)}。{yearly}"
     else:
         line = f"{head}：目前没有后续报送安排，请以后续通知为准。"
     return line + "申报单位或个人按属地化管理原则报所在地市人力资源社会保障部门，具体时间以所在地市的安排为准。"

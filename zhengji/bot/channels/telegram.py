@@ -17,8 +17,10 @@ from telegram.error import BadRequest, Forbidden
 from telegram.ext import Application, ApplicationBuilder, CommandHandler, ContextTypes, MessageHandler, filters
 
 from zhengji.bot.conversation import Chat
+from zhengji.bot.links import Origin
 from zhengji.bot.notifier import Undeliverable
 from zhengji.bot.runtime import BotRuntime
+from zhengji.logs import redact
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,10 @@ class TelegramChannel:
     def __init__(self, runtime: BotRuntime, token: str, api_url: str, *, poll_timeout: float = 30.0) -> None:
         self.runtime = runtime
         self.poll_timeout = poll_timeout
+        # The token is in every Bot API URL, and httpx logs each request's URL at INFO: the token is replaced in
+        # every log line, and httpx speaks only of what went wrong.
+        redact(token)
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         self.app: Application = (
             ApplicationBuilder()
             .token(token)
@@ -100,7 +106,9 @@ class TelegramChannel:
         if message is None or chat is None or not message.text:
             return
         try:
-            answer = await self.runtime.run(self.runtime.bot.answer, Chat(CHANNEL, str(chat.id)), message.text)
+            # A chat id is Telegram's, not the sender's to choose: it is the client the code mail caps count.
+            origin = Origin(client=str(chat.id))
+            answer = await self.runtime.answer(Chat(CHANNEL, str(chat.id)), message.text, origin)
             text = answer.text
         except Exception:  # the applicant gets a polite word; the fault goes to the log
             log.exception("telegram: the core failed on a message")

@@ -23,6 +23,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ConfigDict, Field
 
 from zhengji.bot.conversation import Chat
+from zhengji.bot.links import Origin
 from zhengji.bot.runtime import BotRuntime
 from zhengji.bot.text import MAX_QUESTION
 from zhengji.settings import Settings
@@ -56,6 +57,12 @@ def _json_only(request: Request) -> None:
         raise HTTPException(status_code=415, detail="application/json required")
 
 
+def _origin(request: Request) -> Origin:
+    """The web chat's client is its network address (the proxy's X-Forwarded-For where ZHENGJI_WEB_TRUSTED_PROXIES
+    trusts it): a browser makes new chat ids at will, so the code mails' per-client cap counts addresses."""
+    return Origin(client=request.client.host if request.client else None)
+
+
 def web_routes(runtime: BotRuntime) -> APIRouter:
     router = APIRouter()
 
@@ -74,13 +81,13 @@ def web_routes(runtime: BotRuntime) -> APIRouter:
     @router.post("/chat/messages")
     async def chat_message(request: Request, message: ChatMessage) -> JSONResponse:
         _json_only(request)
-        answer = await runtime.run(runtime.bot.answer, Chat(CHANNEL, message.chat), message.text)
+        answer = await runtime.answer(Chat(CHANNEL, message.chat), message.text, _origin(request))
         return JSONResponse({"reply": answer.text}, headers={"Cache-Control": "no-store"})
 
     @router.post("/chat/updates")
     async def chat_updates(request: Request, poll: ChatPoll) -> JSONResponse:
         _json_only(request)
-        notices = await runtime.run(runtime.desk.collect_notices, Chat(CHANNEL, poll.chat))
+        notices = await runtime.run(runtime.desk.collect_notices, Chat(CHANNEL, poll.chat), origin=_origin(request))
         return JSONResponse({"messages": notices}, headers={"Cache-Control": "no-store"})
 
     return router

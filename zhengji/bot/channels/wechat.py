@@ -4,9 +4,14 @@
 - ``POST``: a user's message, signed the same way; in safe mode (an EncodingAESKey is set) the body holds the
   message encrypted and signed again with ``msg_signature``. The answer is a passive reply in the same mode,
   given within WeChat's 5 seconds (the core is given :data:`ANSWER_SECONDS`).
-- A wrong signature, or a message encrypted for another account, is refused with ``403``.
-- WeChat sends a message again when no answer came in 5 seconds; a repeated ``MsgId`` gets the first answer,
-  never a second one.
+- A wrong signature, or a message encrypted for another account, is refused with ``403``; so is a signed URL
+  whose timestamp is more than ``ZHENGJI_WECHAT_TIMESTAMP_SECONDS`` from the real clock, or whose nonce already
+  carried another message (the nonces are kept in the database, as several processes may serve the callback).
+- WeChat sends a message again when no answer came in 5 seconds; a repeated (openid, ``MsgId``) gets the first
+  answer, never a second one.
+- Plain mode signs the URL only, never the body: a body may claim any openid. There the callback binds nothing
+  and shows no status (the chat is told to use the web chat) unless ``ZHENGJI_WECHAT_PLAIN_STATUS`` accepts the
+  risk; the service says so in its log at start.
 
 The callback only turns WeChat's XML into text and back; the answers are the core's.
 """
@@ -19,20 +24,25 @@ import secrets
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import timedelta
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse, Response
 from lxml import etree
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
 
 from zhengji.bot.channels.wechat_crypto import CryptoError, MessageCipher, signature, signature_valid
 from zhengji.bot.conversation import Chat
+from zhengji.bot.links import Origin
 from zhengji.bot.runtime import BotRuntime
+from zhengji.storage.models import ChannelNonce
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "wechat"
 ANSWER_SECONDS = 4.0
-MAX_BODY = 64 * 1024
 MAX_REPLY_BYTES = 2000
 """WeChat shows a passive text reply up to about 2048 bytes; a longer answer is cut on a line boundary."""
 REMEMBERED = 2000
@@ -51,7 +61,7 @@ class Incoming:
     kind: str
     content: str
     event: str
-    key: str  # what identifies a retry of the same message
+    key: str  # what identifies a retry of the same message: the sender and its MsgId
 
 
 def parse(xml: bytes | str) -> dict[str, str]:
@@ -96,7 +106,17 @@ class WeChatCallback:
         self.token = token
         self.app_id = app_id or ""
         self.cipher = MessageCipher(aes_key, self.app_id) if aes_key else None
+        self.window = runtime.settings.wechat_timestamp_seconds
+        # Only an authenticated body may bind or see a status (see the module's docstring).
+        self.trusted = self.cipher is not None or runtime.settings.wechat_plain_status
         self._answers: OrderedDict[str, asyncio.Future[str]] = OrderedDict()
+        if self.cipher is None:
+            log.warning(
+                "wechat: plain mode: message bodies are not authenticated, any body may claim any openid; %s",
+                "binding and status are ON anyway (ZHENGJI_WECHAT_PLAIN_STATUS)"
+                if self.trusted
+                else "binding and status are off (set ZHENGJI_WECHAT_AES_KEY for safe mode)",
+            )
 
     def router(self) -> APIRouter:
         router = APIRouter()
@@ -105,10 +125,40 @@ class WeChatCallback:
         return router
 
     def _signed(self, request: Request) -> bool:
+        """The URL's signature is right and its timestamp is within the window of the real clock."""
         query = request.query_params
-        return signature_valid(
-            query.get("signature", ""), self.token, query.get("timestamp", ""), query.get("nonce", "")
-        )
+        timestamp = query.get("timestamp", "")
+        if not signature_valid(query.get("signature", ""), self.token, timestamp, query.get("nonce", "")):
+            return False
+        try:
+            stamped = int(timestamp)
+        except ValueError:
+            return False
+        return abs(self.runtime.clock.machine().timestamp() - stamped) <= self.window
+
+    def _first_use(self, timestamp: int, nonce: str, key: str) -> bool:
+        """Remember the URL's timestamp and nonce with the message it carried; False when they already carried
+        another message (a replay with a new body). The same message again is WeChat's retry, and welcome."""
+        moment = self.runtime.clock.machine()
+        with Session(self.runtime.engine) as session:
+            session.exec(
+                delete(ChannelNonce).where(col(ChannelNonce.seen_at) < moment - timedelta(seconds=2 * self.window))
+            )
+            try:
+                with session.begin_nested():
+                    session.add(ChannelNonce(channel=CHANNEL, timestamp=timestamp, nonce=nonce[:64], message_key=key,
+                                             seen_at=moment))  # fmt: skip
+            except IntegrityError:
+                seen = session.exec(
+                    select(ChannelNonce.message_key).where(
+                        ChannelNonce.channel == CHANNEL, ChannelNonce.timestamp == timestamp,
+                        ChannelNonce.nonce == nonce[:64],
+                    )
+                ).first()  # fmt: skip
+                session.commit()
+                return seen == key[:200]
+            session.commit()
+        return True
 
     async def handshake(self, request: Request) -> Response:
         if not self._signed(request):
@@ -119,9 +169,7 @@ class WeChatCallback:
         query = request.query_params
         if not self._signed(request):
             return PlainTextResponse("forbidden", status_code=403)
-        body = await request.body()
-        if len(body) > MAX_BODY:
-            return PlainTextResponse("too large", status_code=413)
+        body = await request.body()  # at most ZHENGJI_WEB_MAX_BODY_BYTES (zhengji.web.app.BodyLimit)
         try:
             fields = parse(body)
             safe = query.get("encrypt_type", "").lower() == "aes"
@@ -146,11 +194,15 @@ class WeChatCallback:
             content=fields.get("Content", ""),
             event=fields.get("Event", "").lower(),
             # An event has no MsgId; WeChat's retries of it repeat its sender, time and event.
-            key=fields.get("MsgId")
-            or ":".join(fields.get(name, "") for name in ("FromUserName", "CreateTime", "Event")),
+            key=fields.get("FromUserName", "")
+            + "|"
+            + (fields.get("MsgId") or ":".join(fields.get(name, "") for name in ("CreateTime", "Event"))),
         )
         if not incoming.from_user:
             return PlainTextResponse("bad request", status_code=400)
+        if not await asyncio.to_thread(self._first_use, int(query["timestamp"]), query.get("nonce", ""), incoming.key):
+            log.warning("wechat: a signed URL used again for another message; refused")
+            return PlainTextResponse("forbidden", status_code=403)
         answer = await self._answer_once(incoming)
         if not answer:
             return PlainTextResponse("success")  # WeChat's word for "no reply"
@@ -189,8 +241,9 @@ class WeChatCallback:
         if incoming.kind != "text":
             return NOT_TEXT
         chat = Chat(CHANNEL, incoming.from_user[:64])
+        origin = Origin(client=incoming.from_user[:64], verified=self.trusted)
         try:
-            answer = await self.runtime.run(self.runtime.bot.answer, chat, incoming.content)
+            answer = await self.runtime.answer(chat, incoming.content, origin)
         except Exception:  # the applicant gets a polite word, and the fault goes to the log, not to WeChat
             log.exception("wechat: the core failed on a message")
             return FAILED

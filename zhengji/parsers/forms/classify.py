@@ -25,8 +25,8 @@ from rapidfuzz import fuzz
 from zhengji.notices.forms import form_specs
 from zhengji.notices.registry import FormId
 from zhengji.parsers.checks.dates import parse_date
-from zhengji.parsers.forms.lexicon import Lexicon, is_stamp_label, match_header
-from zhengji.parsers.forms.matching import THRESHOLD, near_score
+from zhengji.parsers.forms.lexicon import is_stamp_label, match_header
+from zhengji.parsers.forms.matching import LabelIndex, score, thresholds
 from zhengji.parsers.forms.text import clean_value, label_key
 from zhengji.parsers.forms.wording import MARKS_BETWEEN
 from zhengji.parsers.model import PICTURE, Cell, Layout, Table
@@ -209,15 +209,15 @@ class LineLabels:
     """The labels of a form's lines and label cells ("推荐单位（加盖公章）：…", "联系人 | 张三"), by field.
 
     A value is looked for first after one of its field's own wordings (exactly, spaces and marks allowed), then
-    after any label the applicant reworded, read through the :class:`Lexicon` of all the fields together so that
-    a label is given to the field it clearly reads as ("本单位联系人", "联系人（办公室）", "推荐部门（盖章）"). A
-    label asking for a stamp ("（盖章）") names one of the ``signature`` fields when one reads near enough. A
-    value ends where the next label begins, reworded or not.
+    after any label the applicant reworded, read through one :class:`matching.LabelIndex` of all the fields
+    together so that a label is given to the field it clearly reads as ("本单位联系人", "联系人（办公室）",
+    "推荐部门（盖章）"). A label asking for a stamp ("（盖章）") names one of the ``signature`` fields when one reads
+    near enough. A value ends where the next label begins, reworded or not.
     """
 
     def __init__(self, groups: Mapping[str, Sequence[str]], signature: Iterable[str] = ()) -> None:
         self.groups = {name: tuple(texts) for name, texts in groups.items()}
-        self.lexicon = Lexicon(self.groups)
+        self.lexicon = LabelIndex.for_headers(self.groups)
         self.signature = frozenset(signature) & self.groups.keys()
         self.wordings = tuple(dict.fromkeys(text for texts in self.groups.values() for text in texts))
 
@@ -473,20 +473,17 @@ def _is_sample(cells: Sequence[Cell]) -> bool:
 
 
 def _is_stop(cells: Sequence[Cell], stops: Sequence[str]) -> bool:
-    """A row that starts with one of ``stops`` ("推荐意见", "备注"), or with a near wording of one
-    ("推荐单位审查意见", "上级主管部门推荐意见", words put inside it)."""
+    """A row that starts with one of ``stops`` ("推荐意见", "备注"), or with a near wording of one on the one scale
+    (``stop_threshold``: "推荐单位审查意见", "上级主管部门推荐意见", words put inside it)."""
     first = label_key(_first_text(cells))
     if not first:
         return False
+    threshold = thresholds().stop_threshold
     for stop in stops:
         wanted = label_key(stop)
         if first.startswith(wanted):
             return True
-        if len(first) <= 16 and (
-            (len(wanted) >= 4 and wanted in first)
-            or (len(first) >= 4 and fuzz.ratio(first, wanted) >= 85)
-            or near_score(first, wanted) >= THRESHOLD
-        ):
+        if len(first) <= 16 and score(first, wanted) >= threshold:
             return True
     return False
 
@@ -630,7 +627,7 @@ class _Profile:
     labels: tuple[tuple[str, ...], ...]
     # Labels found without a recognised title that still make the form certain.
     enough: int
-    lexicon: Lexicon
+    lexicon: LabelIndex
 
 
 @cache
@@ -641,7 +638,14 @@ def _profiles() -> tuple[_Profile, ...]:
         groups = {name: spec.wordings_of(name) for name in spec.distinctive}
         printed = tuple(title_key(title) for title in (spec.title, spec.guangdong_title) if title)
         profiles.append(
-            _Profile(form, spec.title_patterns, printed, tuple(groups.values()), spec.enough, Lexicon(groups))
+            _Profile(
+                form,
+                spec.title_patterns,
+                printed,
+                tuple(groups.values()),
+                spec.enough,
+                LabelIndex.for_headers(groups, form.value),
+            )
         )
     return tuple(profiles)
 

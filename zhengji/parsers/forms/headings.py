@@ -4,7 +4,7 @@ The notices print "一、考核项目推荐情况"; applicants type "1.", "（�
 heading or add a generic word after it ("…情况说明"). A line is a section's heading when
 
 * the whole line (numbering aside) reads as one of the section's wordings, clearly nearer to it than to the
-  form's other sections (:class:`lexicon.Lexicon`), so that nothing of the heading is left in the text; or
+  form's other sections (:class:`matching.LabelIndex`), so that nothing of the heading is left in the text; or
 * it starts with one of the section's wordings as printed, the text after it being the section's first words
   ("一、定义：运用…"); or
 * it is numbered with the section's own numeral and shares most of its heading's words in order, as a short line
@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from zhengji.notices.forms import FormSpec
 from zhengji.parsers.forms.classify import norm
-from zhengji.parsers.forms.lexicon import GENERIC_TAILS, Lexicon, label_key, lcs
+from zhengji.parsers.forms.lexicon import GENERIC_TAILS, label_key, lcs
+from zhengji.parsers.forms.matching import LabelIndex
 
 __all__ = ["Headings", "numbering"]
 
@@ -74,7 +75,7 @@ class Headings:
             name: _Section(_number(numeral) if numeral else None, tuple(wordings))
             for name, (numeral, wordings) in sections.items()
         }
-        self.lexicon = Lexicon({name: section.wordings for name, section in self.sections.items()})
+        self.lexicon = LabelIndex.for_headers({name: section.wordings for name, section in self.sections.items()})
 
     @classmethod
     def of(cls, spec: FormSpec) -> Headings:

@@ -1,17 +1,24 @@
-"""Tolerant label matching: the accepted wordings first, then fuzzy matching with a threshold and a margin.
+"""Tolerant label matching: one scorer, one score scale, for every form and every kind of label.
 
 A clerk reads "新职业的定义", "建议新职业名称" and "新职业定义" as the same labels as the printed ones; a program that
-compares exact text tells the applicant to fill in what is already filled. So a text is looked up, in order:
+compares exact text tells the applicant to fill in what is already filled. :class:`LabelIndex` holds one form's
+fields (or a table's columns) and their wordings, and reads a text:
 
-1. among the accepted wordings (the form's data), after :func:`wording.normalise`;
-2. the same without a footnote number typed as a plain digit after the label ("所属行业5");
-3. loosely, after folding words applicants use interchangeably (``data/forms/_synonyms.toml``: 薪资/薪酬,
-   院校/学校 …) and dropping a bracketed qualifier ("特殊能力（技能）"): by edit similarity (rapidfuzz), or as a
-   near form — the whole label with a few words added around or inside it ("人际沟通协作", "所属行业类别"),
-   or the label with a few characters left out ("行业", "主要任务"). The best field must score at least
-   ``threshold`` and beat the runner-up *field* by ``margin``, so that a text halfway between two labels is not
-   guessed. Texts longer than any label, or that read as a sentence, are never matched loosely: a value such as
-   "发展前景广阔" must not become the label 发展前景.
+1. among the accepted wordings (the form's data), after :func:`wording.normalise` (score 100);
+2. the same without a footnote number typed as a plain digit after the label ("所属行业5", 99);
+3. loosely, by :func:`score` against each wording, after folding words applicants use interchangeably
+   (``data/forms/_synonyms.toml``: 薪资/薪酬, 院校/学校 …): a bracketed qualifier does not change a label
+   ("特殊能力（技能）"); a wording with a generic noun after it is that wording ("所属行业类别"); a wording with
+   words before it is a kind of it, since a Chinese compound ends with its head noun ("拟推荐职业编码"); a few
+   words inserted ("人际沟通协作") or left out ("主要任务"), or a near spelling (rapidfuzz), count for less; a
+   wording with other words after it ("发展前景广阔") for less still, since that is how a value begins.
+
+The best field must reach a threshold and beat the runner-up *field* by a margin, so that a text halfway between
+two labels is not guessed. The thresholds are data (``[matching]`` of ``data/forms/_synonyms.toml``, a form's own
+``[matching]`` where it needs other ones): a cell that may as well be a value (a 建议书's label cells) needs
+``threshold`` and ``margin``; a cell known to be a label (a table's header row, a line's label before its colon)
+``header_threshold`` and ``header_margin``; a row that ends a table ``stop_threshold``. Texts longer than any
+label, or that read as a sentence, are never read loosely where a value may stand.
 
 What the index cannot place is reported by the caller as not located, never as blank.
 """
@@ -20,35 +27,67 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from importlib import resources
 
-from rapidfuzz import fuzz, process
+from rapidfuzz import fuzz
 
 from zhengji.parsers.forms.wording import MARKS_BETWEEN, normalise, without_glued_digits
 
-THRESHOLD = 85.0
-MARGIN = 8.0
+
+@dataclass(frozen=True)
+class Thresholds:
+    """The one score scale's thresholds (``[matching]`` of ``data/forms/_synonyms.toml``); see that file."""
+
+    threshold: float
+    margin: float
+    header_threshold: float
+    header_margin: float
+    stop_threshold: float
+    align_floor: float
+    align_min_shared: int
+    align_max_gap: int
+
+
+@cache
+def thresholds(form: str | None = None) -> Thresholds:
+    """The thresholds of label matching, read once from the form data: the defaults, then ``form``'s own."""
+    path = resources.files("zhengji.notices") / "data" / "forms" / "_synonyms.toml"
+    table = dict(tomllib.loads(path.read_text(encoding="utf-8"))["matching"])
+    if form is not None:
+        from zhengji.notices.forms import form_spec  # the form data imports no parser: no cycle at run time
+
+        spec = form_spec(form)
+        if spec is not None:
+            table.update(spec.matching)
+    return Thresholds(**table)
+
+
+THRESHOLD = thresholds().threshold
+MARGIN = thresholds().margin
+HEADER_THRESHOLD = thresholds().header_threshold
+HEADER_MARGIN = thresholds().header_margin
 # Loose matching only for texts of a label's length: longer texts are values, shorter ones too ambiguous.
 MIN_FUZZY = 4
 MIN_LOOSE = 2
 MAX_FUZZY = 40
 _NEAR_SCORE = 88.0
-# The same label once interchangeable words are folded ("联络人" is 联系人).
+# The same label once interchangeable words are folded ("联络人" is 联系人), or a bracket dropped.
 _EQUAL_SCORE = 98.0
 # A text that holds a whole label in one piece, with a few words around it.
 _WHOLE_SCORE = 96.0
+# A whole wording with a generic noun after it ("产业类别信息").
+_TAIL_SCORE = 95.0
+# A variant (a bracketed qualifier dropped or unwrapped) reads a little less surely than the text as typed.
+_VARIANT_PENALTY = 2.0
 # A value reads as a sentence; a label never holds these.
 _SENTENCE = re.compile(r"[。，；;！？!?]|\d{3,}")
-# A bracketed qualifier a label may carry: "特殊能力（技能）", "全国从业人数（估计）", "新职业名称（中文）".
-_QUALIFIER = re.compile(r"\([^()]{1,8}\)")
-# A text that is a whole label with a few words before it ("建议新职业名称", "拟申报职业名称") or a generic noun
-# after it ("所属行业领域") is a reworded label; other words after a label make a value ("发展前景广阔").
-_CONTAINED_EXTRA = 3
-_CONTAINED_SCORE = 90.0
+_BRACKETED = re.compile(r"\([^()]*\)")
 _SEPARATORS = (re.compile(r"[:：]"), re.compile(r"\n"))
+# How many texts an index remembers the reading of (the printed labels come back in every document).
+_REMEMBER = 4096
 
 
 @dataclass(frozen=True)
@@ -60,29 +99,161 @@ class Match:
     remainder: str | None = None
 
 
+def variants(key: str) -> tuple[str, ...]:
+    """The key, without its bracketed qualifiers, and with its brackets unwrapped ("职业(名称)" → "职业名称")."""
+    if "(" not in key:
+        return (key,)
+    removed = _BRACKETED.sub("", key)
+    unwrapped = key.replace("(", "").replace(")", "")
+    return tuple(dict.fromkeys(variant for variant in (key, removed, unwrapped) if variant))
+
+
+@lru_cache(maxsize=65536)
+def score(key: str, wording: str) -> float:
+    """How much the label text ``key`` reads as ``wording`` (both :func:`wording.normalise` keys), 0–100: the one
+    score scale of every label, header and heading. Interchangeable words are folded first; a bracketed
+    qualifier may be dropped on either side (:func:`variants`), for a little less."""
+    if not key or not wording:
+        return 0.0
+    if key == wording:
+        return 100.0
+    text, label = canonical(key), canonical(wording)
+    best = 0.0
+    for number, text_variant in enumerate(variants(text)):
+        for other, label_variant in enumerate(variants(label)):
+            penalty = 0.0 if number == other == 0 else _VARIANT_PENALTY
+            best = max(best, _pair(text_variant, label_variant) - penalty)
+    return best
+
+
+def _pair(text: str, label: str) -> float:
+    """:func:`score` of two folded keys without brackets to vary: the best of the rules a reader applies."""
+    if text == label:
+        return _EQUAL_SCORE
+    best = _near(text, label)
+    if len(label) >= 2 and label in text:
+        before, _, after = text.partition(label)
+        if not before and after in _label_suffixes():
+            best = max(best, _TAIL_SCORE)
+        elif not after:
+            # Words before the head noun make a kind of it, the fewer the surer ("拟推荐职业编码").
+            best = max(best, 80.0, 90.0 - 2.0 * max(0, len(before) - 2))
+        else:
+            # Other words after a wording: how a value begins ("发展前景广阔"), below every label threshold.
+            share = 10.0 * len(label) / len(text)
+            best = max(best, (75.0 if not before else 73.0) + share)
+    elif len(text) >= 2 and text in label:
+        best = max(best, 70.0 + 20.0 * len(text) / len(label))
+    if len(text) < 3 or len(label) < 3:
+        return best
+    ratio = float(fuzz.ratio(text, label))
+    if _subsequence(label, text):
+        # Words inserted into a wording ("所属细分行业", "预计年评价人次").
+        ratio = max(ratio, 75.0 + 5.0 * len(label) / len(text))
+    return max(best, ratio)
+
+
+def best_of(scores: Mapping[str, float], threshold: float, margin: float) -> str | None:
+    """The key with the highest score when it reaches ``threshold`` and beats the runner-up by ``margin``."""
+    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    if not ranked or ranked[0][1] < threshold:
+        return None
+    if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < margin:
+        return None
+    return ranked[0][0]
+
+
 class LabelIndex:
-    """The wordings of one form's labels (field → wordings), looked up exactly, then fuzzily."""
+    """The wordings of one form's labels (field → wordings), looked up exactly, then by :func:`score`.
+
+    ``threshold`` and ``margin`` are those of a cell that may be a value (the default); an index of header
+    cells or line labels is built with the header ones (:meth:`for_headers`).
+    """
 
     def __init__(
         self, wordings: Mapping[str, Iterable[str]], threshold: float = THRESHOLD, margin: float = MARGIN
     ) -> None:
+        self.groups: dict[str, tuple[str, ...]] = {}
         self.exact: dict[str, str] = {}
         for field, texts in wordings.items():
-            for text in texts:
-                key = normalise(text)
-                if key:
-                    self.exact.setdefault(key, field)
-        # Loose comparison works on the keys with interchangeable words folded (薪资 → 薪酬).
-        loose: dict[str, str] = {}
-        for key, field in self.exact.items():
-            for variant in (key, *_conjuncts_swapped(key)):
-                loose.setdefault(canonical(variant), field)
-        self._loose_keys = list(loose)
-        self._loose_fields = [loose[key] for key in self._loose_keys]
-        self._letters = [frozenset(key) for key in self._loose_keys]
+            keys = tuple(dict.fromkeys(key for key in (normalise(text) for text in texts) if key))
+            self.groups[field] = keys
+            for key in keys:
+                self.exact.setdefault(key, field)
+        # A field is also named by its wordings with their two halves swapped ("职业道德与职业操守").
+        self._loose = {
+            field: tuple(dict.fromkeys(variant for key in keys for variant in (key, *_conjuncts_swapped(key))))
+            for field, keys in self.groups.items()
+        }
+        self.characters = {
+            field: frozenset("".join(canonical(key) for key in keys) + "".join(keys))
+            for field, keys in self._loose.items()
+        }
         self.threshold = threshold
         self.margin = margin
+        self._remembered: dict[str, Match | None] = {}
 
+    @classmethod
+    def for_headers(cls, wordings: Mapping[str, Iterable[str]], form: str | None = None) -> LabelIndex:
+        """An index of texts known to be labels (header cells, a line's label): the header thresholds."""
+        settings = thresholds(form)
+        return cls(wordings, settings.header_threshold, settings.header_margin)
+
+    # --- scores ---------------------------------------------------------------------------------------------------
+    def key_scores(self, key: str, among: Collection[str] | None = None) -> dict[str, float]:
+        """Each field's best :func:`score` for the normalised text ``key`` (fields limited to ``among``)."""
+        return {field: hit[0] for field, hit in self._hits(key, among).items()}
+
+    def scores(self, text: str | None, among: Collection[str] | None = None) -> dict[str, float]:
+        """:meth:`key_scores` of a text not yet normalised."""
+        return self.key_scores(normalise(text), among)
+
+    def _hits(self, key: str, among: Collection[str] | None) -> dict[str, tuple[float, str]]:
+        """Each field's best score for ``key`` and the wording that gave it."""
+        if not key:
+            return {}
+        letters = set(key) | set(canonical(key))
+        need = min(2, len(set(key)))
+        hits: dict[str, tuple[float, str]] = {}
+        for field, wordings in self._loose.items():
+            if among is not None and field not in among:
+                continue
+            # No score reaches a threshold with fewer than two characters in common: skip the comparisons.
+            if len(letters & self.characters[field]) < need:
+                hits[field] = (0.0, "")
+                continue
+            best = (0.0, "")
+            for wording in wordings:
+                value = score(key, wording)
+                if value > best[0]:
+                    best = (value, wording)
+            hits[field] = best
+        return hits
+
+    def _best(self, key: str, among: Collection[str] | None = None) -> Match | None:
+        """The field ``key`` clearly reads as: it reaches the threshold and beats every rival field by the margin.
+
+        A runner-up whose wording lies inside the winner's is the less specific reading ("工作内容" inside
+        "主要工作内容描述"), and a column of the winner's own table is part of it: neither is a rival. On a tie a
+        table's own label beats one of its column headers ("培训机构": the section, not 培训机构名称).
+        """
+        hits = {field: hit for field, hit in self._hits(key, among).items() if hit[0] > 0}
+        if not hits:
+            return None
+        ranked = sorted(hits.items(), key=lambda item: (item[1][0], not item[0].startswith("col:")), reverse=True)
+        field, (best, wording) = ranked[0]
+        winner = canonical(wording)
+        rivals = [
+            value
+            for other, (value, text) in ranked[1:]
+            if canonical(text) not in winner and _group(other) != _group(field)
+        ]
+        runner_up = rivals[0] if rivals else 0.0
+        if best >= self.threshold and best - runner_up >= self.margin:
+            return Match(field, best)
+        return None
+
+    # --- texts that may be values (a 建议书's cells) -----------------------------------------------------------------
     def lookup(self, text: str | None) -> Match | None:
         """The field whose label ``text`` is, as a whole (no value after it)."""
         return self._lookup_key(normalise(text))
@@ -95,43 +266,11 @@ class LabelIndex:
     def _fuzzy(self, key: str) -> Match | None:
         if not MIN_LOOSE <= len(key) <= MAX_FUZZY or _SENTENCE.search(key):
             return None
-        found = self._loose(canonical(key))
-        if found is None:
-            bare = _QUALIFIER.sub("", key)
-            if bare != key and len(bare) >= MIN_LOOSE:
-                found = self._loose(canonical(bare))
-        return found
-
-    def _loose(self, key: str) -> Match | None:
-        best: dict[str, tuple[float, str]] = {}
-
-        def note(field: str, score: float, candidate: str) -> None:
-            if score > best.get(field, (0.0, ""))[0]:
-                best[field] = (score, candidate)
-
-        if len(key) >= MIN_FUZZY:
-            for candidate, score, index in process.extract(key, self._loose_keys, scorer=fuzz.ratio, limit=12):
-                note(self._loose_fields[index], score, candidate)
-        letters = frozenset(key)
-        for candidate, field, characters in zip(self._loose_keys, self._loose_fields, self._letters, strict=True):
-            # A near form holds all of the label's characters, or all of its own are the label's: skip the rest.
-            if not (characters <= letters or letters <= characters):
-                continue
-            score = _EQUAL_SCORE if key == candidate else _near(key, candidate)
-            if score:
-                note(field, score, candidate)
-        if not best:
-            return None
-        # On a tie a table's own label beats one of its column headers ("培训机构": the section, not 培训机构名称).
-        ranked = sorted(best.items(), key=lambda item: (item[1][0], not item[0].startswith("col:")), reverse=True)
-        field, (score, label) = ranked[0]
-        # A runner-up whose label lies inside the winner's is the less specific reading ("工作内容" inside
-        # "主要工作内容描述" read as 主要工作内容), and a column of the winner's own table is part of it: no rivals.
-        rivals = [rival for other, (rival, text) in ranked[1:] if text not in label and _group(other) != _group(field)]
-        runner_up = rivals[0] if rivals else 0.0
-        if score >= self.threshold and score - runner_up >= self.margin:
-            return Match(field, score)
-        return None
+        if key not in self._remembered:
+            if len(self._remembered) >= _REMEMBER:
+                self._remembered.clear()
+            self._remembered[key] = self._best(key)
+        return self._remembered[key]
 
     def _split(self, text: str, fuzzy: bool) -> Match | None:
         for separator in _SEPARATORS:
@@ -165,6 +304,29 @@ class LabelIndex:
         if found is None and fuzzy:
             found = self._fuzzy(without_glued_digits(key) or key) or self._split(text, fuzzy=True)
         return found
+
+    # --- texts known to be labels (header cells, line labels, headings) ----------------------------------------------
+    def field_of(self, text: str | None, among: Collection[str] | None = None) -> str | None:
+        """The field ``text`` is the label of: an accepted wording, else a clear best (threshold and margin)."""
+        return self.key_field(normalise(text), among)
+
+    def key_field(self, key: str, among: Collection[str] | None = None) -> str | None:
+        """:meth:`field_of` a text already normalised."""
+        if not key or len(key) > MAX_FUZZY:
+            return None
+        exact = self.exact.get(key)
+        if exact is not None and (among is None or exact in among):
+            return exact
+        found = self._fuzzy_label(key) if among is None else self._best(key, among)
+        return found.field if found is not None else None
+
+    def _fuzzy_label(self, key: str) -> Match | None:
+        remembered = f"\0{key}"  # apart from the value-aware readings of :meth:`_fuzzy`
+        if remembered not in self._remembered:
+            if len(self._remembered) >= _REMEMBER:
+                self._remembered.clear()
+            self._remembered[remembered] = self._best(key)
+        return self._remembered[remembered]
 
 
 _CONJUNCTION = re.compile(r"^(.{2,})(与|和|及|或)(.{2,})$")
@@ -209,11 +371,6 @@ def _near(key: str, label: str) -> float:
         # scattered characters.
         return _WHOLE_SCORE if key in label and missing == 1 else _NEAR_SCORE - 1
     return 0.0
-
-
-def near_score(key: str, label: str) -> float:
-    """How near ``key`` is to ``label`` as a reworded form of it (0 when it is not), both normalised."""
-    return _near(canonical(key), canonical(label))
 
 
 @cache

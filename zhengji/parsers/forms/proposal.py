@@ -6,6 +6,11 @@ row (up to the next label), or typed after the label in the label cell ("新职�
 row spanning the whole table, and for the paragraphs of 粤 五、职业（工种）分析 — what follows it. Table
 sections (主要工作任务, 用人单位, 培训机构) are read by their header row's column labels, down to the next
 row that holds a label. One index of the document is built per call; every field is a dictionary lookup.
+
+The labels found are then aligned with the form's own order of fields (:mod:`align`): a label cell no wording
+names is read as the field of its place when its neighbours agree, a loose reading out of the form's order is
+doubted, and a table section's header cells are read by their place among the columns the same way. A table
+section typed as a table of its own under its label (a two-column retyped form) is read there.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from typing import Any
 from zhengji.notices.forms import require_spec
 from zhengji.notices.registry import FormId
 from zhengji.parsers.checks.dates import is_blank_template, parse_date
-from zhengji.parsers.forms.matching import LabelIndex, label_regex
+from zhengji.parsers.forms.align import gap_pairs, gaps, needleman_wunsch
+from zhengji.parsers.forms.lexicon import weak_similarity
+from zhengji.parsers.forms.matching import LabelIndex, label_regex, thresholds
 from zhengji.parsers.forms.text import clean_value, ticked_options
 from zhengji.parsers.forms.wording import MARK, MARKS_BETWEEN, is_heading_numbered, normalise
 from zhengji.parsers.model import CHECKED, PICTURE, UNCHECKED, Cell, Layout, Table
@@ -207,6 +214,47 @@ class _Hit:
     block: int = -1
     # A label a PDF page break cut in two rows: ``cell`` stands for both pieces, and so does its value.
     split: bool = False
+    # Read loosely (no accepted wording): the form's order may doubt it (:meth:`_Document._align`).
+    loose: bool = False
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    """A place where a label stands, for the alignment: its text, the hit read there (if any) and how."""
+
+    order: int
+    text: str
+    hit: _Hit | None
+    field: str | None
+    exact: bool
+    table: int = -1
+    cell: Cell | None = None
+
+
+def _order() -> tuple[str, ...]:
+    """The form's labels in the form's order: each section's heading, then its fields (the 学校教育情况 block's
+    row labels after it); the signature and date lines are read by their own logic wherever they stand."""
+    keys: list[str] = []
+    for section in _SPEC.sections:
+        if section.field is None:
+            keys.append(f"section:{section.key}")
+        for field in _SPEC.fields:
+            if field.section != section.key or field.kind in ("signature", "date"):
+                continue
+            keys.append(f"line:{field.key}" if field.kind in _OWN_LOGIC else field.key)
+            if field.key == "schools":
+                keys.extend(f"school.{name}" for name in _SCHOOL_HEADERS)
+    return tuple(keys)
+
+
+_ORDER = _order()
+_POSITION = {key: index for index, key in enumerate(_ORDER)}
+# The one scale of wording scores, over the labels the alignment places.
+_LEXICON = LabelIndex.for_headers({key: texts for key, texts in _wordings().items() if key in _POSITION})
+_MAX_LABEL = 30
+# A value, not a label: sentence punctuation, book titles, an address or a number.
+_NOT_LABEL = re.compile(r"[。，；;！？!?《》@]|\d{3,}")
+_WORDS = re.compile(r"[\u4e00-\u9fff].*[\u4e00-\u9fff]")
 
 
 class _Grid:
@@ -236,6 +284,8 @@ class _Document:
         # The columns each table section's header named (by the id of the section's column table).
         self.columns_found: dict[int, set[str]] = {}
         self.texts: list[str] = []  # Every paragraph and cell text in reading order.
+        # Every filled cell with its place in reading order: the candidates of the alignment with the form.
+        self.cell_order: list[tuple[int, Cell, int]] = []
         order = 0
         for index, block in enumerate(layout.blocks):
             if isinstance(block, str):
@@ -256,6 +306,7 @@ class _Document:
                 order += 1
                 if (cell.row, cell.col) in consumed or not cell.text.strip():
                     continue
+                self.cell_order.append((index, cell, order - 1))
                 found = _line(cell.text) or _match(cell.text, fuzzy=False)
                 if found:
                     self.hits[found[0]].append(_Hit(found[0], found[1], order - 1, table=index, cell=cell))
@@ -278,12 +329,12 @@ class _Document:
                     continue  # the cell right of a label is its value, however much it looks like a label
                 found = _match(cell.text)
                 if found:
-                    self.hits[found[0]].append(_Hit(found[0], found[1], order - 1, table=index, cell=cell))
+                    self.hits[found[0]].append(_Hit(found[0], found[1], order - 1, table=index, cell=cell, loose=True))
                     self.label_cells.add((index, cell.row, cell.col))
                     continue
                 cut = _match_prefix(cell.text)
                 if cut is not None:
-                    self.hits[cut].append(_Hit(cut, None, order - 1, table=index, cell=cell))
+                    self.hits[cut].append(_Hit(cut, None, order - 1, table=index, cell=cell, loose=True))
                     self.label_cells.add((index, cell.row, cell.col))
                     continue
                 found = _leading(cell.text)
@@ -292,6 +343,7 @@ class _Document:
                     self.label_cells.add((index, cell.row, cell.col))
                     self.inline.add((index, cell.row, cell.col))
         self._lone_headers()
+        self._align()
 
     def _lone_headers(self) -> None:
         """A column header's wording alone in its row is no header ("工作内容" as the label of 八's 主要工作内容):
@@ -315,10 +367,171 @@ class _Document:
                 if found is None:
                     kept.append(hit)
                 else:
-                    self.hits[found.field].append(_Hit(found.field, None, hit.order, table=hit.table, cell=hit.cell))
+                    loose = found.score < 99.0
+                    self.hits[found.field].append(
+                        _Hit(found.field, None, hit.order, table=hit.table, cell=hit.cell, loose=loose)
+                    )
             self.hits[field] = kept
         for hits in self.hits.values():
             hits.sort(key=lambda hit: hit.order)
+
+    # --- position as evidence (align.py) ----------------------------------------------------------------------------
+    def _align(self) -> None:
+        """Read the labels again with the form's order as evidence (:mod:`align`): a loose reading out of the
+        form's order, of a field read in its place elsewhere, is doubted; a label cell no wording names is read as
+        the free field of its place when its neighbours agree."""
+        candidates = self._candidates()
+        if not any(candidate.field is None or not candidate.exact for candidate in candidates):
+            return  # every label read by an accepted wording: the order adds nothing
+        settings = thresholds()
+        floor = settings.align_floor
+
+        gains: list[dict[int, float]] = []
+        for candidate in candidates:
+            if candidate.exact:
+                assert candidate.field is not None
+                gains.append({_POSITION[candidate.field]: 1.0})
+                continue
+            scores = _LEXICON.key_scores(_key(candidate.text))
+            if candidate.field is not None:
+                scores[candidate.field] = max(scores.get(candidate.field, 0.0), settings.threshold)
+            gains.append(
+                {
+                    _POSITION[field]: (score - floor) / (100.0 - floor)
+                    for field, score in scores.items()
+                    if score > floor
+                }
+            )
+        path = dict(needleman_wunsch(gains, len(_ORDER)))
+        placed = {_ORDER[col] for col in path.values()}
+        kept: set[str] = set()
+        unread: list[int] = []
+        for row, candidate in enumerate(candidates):
+            if row in path:
+                self._reread(candidate, _ORDER[path[row]])
+            elif candidate.field is not None and candidate.exact:
+                kept.add(candidate.field)  # an accepted wording keeps its reading wherever the row was moved
+            elif candidate.field is not None:
+                self._reread(candidate, None)  # a loose reading in a place the form's order does not allow
+                unread.append(row)
+            else:
+                unread.append(row)
+        taken = placed | kept
+        free = [col for col, field in enumerate(_ORDER) if field not in taken]
+        anchors = sorted(path.items())
+        for gap in gaps(anchors, unread, free, rows=len(candidates), columns=len(_ORDER), edges=False):
+            pairs = gap_pairs(
+                gap,
+                lambda row, col: weak_similarity(_key(candidates[row].text), _LEXICON.groups[_ORDER[col]]),
+                min_shared=settings.align_min_shared,
+                max_gap=settings.align_max_gap,
+            )
+            for row, col in pairs:
+                self._reread(candidates[row], _ORDER[col])
+        for hits in self.hits.values():
+            hits.sort(key=lambda hit: hit.order)
+
+    def _candidates(self) -> list[_Candidate]:
+        """The places where labels stand, in reading order: every label read (but the signature and date lines and
+        the tables' column headers, read by their own logic) and every cell shaped like a label that none names."""
+        read: dict[tuple[int, int, int], _Hit] = {}
+        found: list[_Candidate] = []
+        for field, hits in self.hits.items():
+            for hit in hits:
+                if hit.cell is not None:
+                    read[(hit.table, hit.cell.row, hit.cell.col)] = hit
+                if field in _POSITION:
+                    text = hit.cell.text if hit.cell is not None else self.blocks[hit.block]
+                    assert isinstance(text, str)
+                    found.append(_Candidate(hit.order, text, hit, field, not hit.loose))
+        for table, cell, order in self.cell_order:
+            there = read.get((table, cell.row, cell.col))
+            if (there is None or there.field.startswith("col:")) and self._label_shaped(table, cell):
+                found.append(_Candidate(order, cell.text, there, None, False, table, cell))
+        return sorted(found, key=lambda candidate: candidate.order)
+
+    def _label_shaped(self, table: int, cell: Cell) -> bool:
+        """A cell where a label stands: a short text of words, first in its row or merged down over rows."""
+        text = cell.text
+        if len(text) > 2 * _MAX_LABEL or _NOT_LABEL.search(text) or CHECKED in text or UNCHECKED in text:
+            return False
+        key = _key(text)
+        if not 2 <= len(key) <= _MAX_LABEL or not _WORDS.search(key):
+            return False
+        if cell.rowspan > 1:
+            return True
+        row = self.grids[table].rows[cell.row]
+        if next((other for other in row if other.text.strip()), None) is cell:
+            return True
+        left = next((other for other in row if other.col + other.colspan == cell.col), None)
+        if left is None:
+            return False
+        if left.rowspan > 1:
+            # A row label in a block ("学校教育情况": 院校名称, 专业名称 …) where the block's other rows have theirs.
+            rows = range(left.row, left.row + left.rowspan)
+            return any(
+                self.is_label(table, other)
+                for index in rows
+                if index != cell.row
+                for other in self.grids[table].rows[index]
+                if other.col == cell.col
+            )
+        # The second label of a row typed "label | value | label | value" (联系人 | 张丽 | 电话号码 | 138…).
+        before = next((other for other in row if other.col + other.colspan == left.col), None)
+        return not self.is_label(table, left) and before is not None and self.is_label(table, before)
+
+    def _reread(self, candidate: _Candidate, field: str | None) -> None:
+        """Give a candidate the field the alignment reads it as (None: doubted)."""
+        hit = candidate.hit
+        if hit is not None and hit.field == field:
+            return
+        if hit is not None:
+            self.hits[hit.field] = [other for other in self.hits[hit.field] if other is not hit]
+        if field is None:
+            return
+        if hit is not None:
+            new = _Hit(field, hit.remainder, hit.order, hit.table, hit.cell, hit.block, hit.split, hit.loose)
+        else:
+            assert candidate.cell is not None
+            new = _Hit(field, None, candidate.order, table=candidate.table, cell=candidate.cell)
+            self.label_cells.add((candidate.table, candidate.cell.row, candidate.cell.col))
+        self.hits[field].append(new)
+
+    def _table_after(
+        self, table: int, label: Cell, headers: Mapping[str, tuple[str, ...]]
+    ) -> list[dict[str, str | None]]:
+        """The rows of a table section typed as a table of its own right under its label (a two-column form has no
+        room for the columns): the label's row holds nothing else, and the next block is a table whose first rows
+        name at least two of the columns."""
+        grid = self.grids[table]
+        beside = [
+            cell for cell in grid.rows[label.row] if cell.col >= label.col + label.colspan and cell.row == label.row
+        ]
+        following = self.grids.get(table + 1)
+        if following is None or any(cell.text.strip() for cell in beside):
+            return []
+        keys = {_key(text): name for name, texts in headers.items() for text in texts}
+        index = _header_index(headers)
+        for row in range(min(2, following.table.n_rows)):
+            named = {_header_of(cell.text, keys, index) for cell in following.rows[row] if cell.row == row}
+            if len(named - {None}) >= 2:
+                # A zero-width stand-in for the label: the header row starts the table.
+                return self._rows_under(table + 1, Cell(row, 0, 1, 0, ""), headers)
+        return []
+
+    def _header_by_place(
+        self, grid: _Grid, label: Cell, headers: Mapping[str, tuple[str, ...]]
+    ) -> list[tuple[str, int, int]]:
+        """The header of a table section none of whose column headers reads as a wording: the cells right of the
+        section's label in its own row, in the place of the header, read by the form's order of columns when at
+        least two of them agree (:func:`_aligned_header`)."""
+        cells = [
+            cell for cell in grid.rows[label.row] if cell.col >= label.col + label.colspan and cell.row == label.row
+        ]
+        if len(cells) < 2 or any(_NOT_LABEL.search(cell.text) or not _key(cell.text) for cell in cells):
+            return []
+        columns = _aligned_header(cells, [], headers)
+        return columns if len(columns) >= 2 else []
 
     def _beside_label(self, table: int, cell: Cell) -> bool:
         """Whether the cell just left of ``cell`` is a one-row label (so that ``cell`` holds its value); a block
@@ -542,9 +755,17 @@ class _Document:
             ]
             if columns:
                 header_row = row
+                columns = _aligned_header(
+                    [cell for cell in grid.rows[row] if cell.col >= label.col + label.colspan and cell.row == row],
+                    columns,
+                    headers,
+                )
                 break
         if header_row < 0:
-            return []
+            columns = self._header_by_place(grid, label, headers)
+            if not columns:
+                return self._table_after(table, label, headers)
+            header_row = label.row
         self.columns_found.setdefault(id(headers), set()).update(name for name, _start, _end in columns)
         span_end = label.row + max(label.rowspan, 1)
         out: list[dict[str, str | None]] = []
@@ -678,23 +899,10 @@ class _Document:
         headers = _TABLE_HEADERS[key]
         named = self.columns_found.get(id(headers))
         if named is None:
-            return None if self._table_has_rows(key) else []
+            # The label is there but no header under or after it: the table was not found, whether its rows are
+            # typed somewhere zhengji does not look or left out; a clerk looks (contract, "Blank or not found").
+            return None
         return [column for column in headers if column not in named]
-
-    def _table_has_rows(self, key: str) -> bool:
-        """Whether cells stand beside or under a table section's label (so a header was there to be found)."""
-        for hit in self.hits.get(key, []):
-            if hit.cell is None:
-                continue
-            grid = self.grids[hit.table]
-            rows = range(hit.cell.row, min(hit.cell.row + max(hit.cell.rowspan, 1) + 1, grid.table.n_rows))
-            if any(
-                other.text.strip() and other is not hit.cell and not self.is_label(hit.table, other)
-                for row in rows
-                for other in grid.rows[row]
-            ):
-                return True
-        return False
 
     def signer(self) -> str | None:
         for position, text in enumerate(self.texts):
@@ -772,6 +980,33 @@ def _header_of(text: str, keys: Mapping[str, str], index: LabelIndex) -> str | N
         return found.field
     ends = [header for header in keys if key.endswith(header)]
     return keys[max(ends, key=len)] if ends else None
+
+
+def _aligned_header(
+    cells: list[Cell], columns: list[tuple[str, int, int]], headers: Mapping[str, tuple[str, ...]]
+) -> list[tuple[str, int, int]]:
+    """A header row's cells that no wording names, read as the free column of their place when the columns
+    read on either side (or the row's ends) agree (:mod:`align`): "排序 | 任务描述 | 特有工具 | 专有技术"."""
+    named = {start: name for name, start, _end in columns}
+    order = list(headers)
+    filled = [cell for cell in cells if cell.text.strip()]
+    anchors = [(row, order.index(named[cell.col])) for row, cell in enumerate(filled) if cell.col in named]
+    unread = [row for row, cell in enumerate(filled) if cell.col not in named]
+    free = [col for col, name in enumerate(order) if name not in named.values()]
+    if not unread or not free:
+        return columns
+    settings = thresholds()
+    found = list(columns)
+    for gap in gaps(anchors, unread, free, rows=len(filled), columns=len(order), edges=True):
+        pairs = gap_pairs(
+            gap,
+            lambda row, col: weak_similarity(_key(filled[row].text), [_key(text) for text in headers[order[col]]]),
+            min_shared=settings.align_min_shared,
+            max_gap=settings.align_max_gap,
+            alone=True,
+        )
+        found += [(order[col], filled[row].col, filled[row].col + filled[row].colspan) for row, col in pairs]
+    return sorted(found, key=lambda column: column[1])
 
 
 _TAIL = 8

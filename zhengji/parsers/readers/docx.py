@@ -364,14 +364,41 @@ def _child(element: Any, tag: str) -> Any:
 
 
 def _blocks(container: Any) -> Iterator[Block]:
-    """Paragraphs and tables of a body, header or footer, descending into block-level content controls."""
+    """Paragraphs and tables of a body, header, footer, text box or layout cell, in reading order.
+
+    A form's block often sits in a container rather than in the body: a text box or frame (LibreOffice writes
+    a .doc's frames as text boxes), or a one-cell layout table drawn round a section. Such a container that
+    holds a table is read as blocks of its own, right after its anchor paragraph or in place of its row, so
+    that the extractors find the section's table as a table and not as one flattened line of text.
+    """
     for child in _content(container):
         if child.tag == W_P:
+            boxes = _lifted_boxes(child)
             text = _paragraph_text(child)
             if text.strip():
                 yield text
+            for box in boxes:
+                yield from _blocks(box)
         elif child.tag == W_TBL:
-            yield _table(child)
+            yield from _table_blocks(child)
+
+
+def _lifted_boxes(paragraph: Any) -> list[Any]:
+    """The text boxes anchored in ``paragraph`` that hold blocks, detached so the paragraph's text skips them.
+
+    Only the copy Word shows is taken (``mc:Choice`` before the VML ``mc:Fallback`` duplicate), and only the
+    outermost box. A box of one line stays inline in its anchor paragraph, where a signature line
+    ("建议人（盖章或签字）：" and a name in a box) is read as one line; a box with a table or several
+    paragraphs is a part of the form and is read as one.
+    """
+    if next(paragraph.iter(W_TXBX_CONTENT), None) is None:
+        return []
+    boxes: list[Any] = []
+    _scan_graphic(paragraph, boxes)
+    lifted = [box for box in boxes if _holds_blocks(box)]
+    for box in lifted:
+        box.getparent().remove(box)
+    return lifted
 
 
 def _content(container: Any, wanted: tuple[str, ...] = (W_P, W_TBL)) -> Iterator[Any]:
@@ -392,15 +419,66 @@ def _content(container: Any, wanted: tuple[str, ...] = (W_P, W_TBL)) -> Iterator
 # --- tables -------------------------------------------------------------------------------------------------
 
 
-def _table(tbl: Any) -> Table:
-    """A table as unique cells on its grid: spans from gridSpan, vMerge, hMerge, gridBefore and gridAfter."""
+def _holds_blocks(box: Any) -> bool:
+    if next(box.iter(W_TBL), None) is not None:
+        return True
+    lines = 0
+    for child in _content(box, (W_P,)):
+        if _paragraph_text(child).strip():
+            lines += 1
+            if lines > 1:
+                return True
+    return False
+
+
+def _table_blocks(tbl: Any) -> Iterator[Block]:
+    """A table, or, where rows of it are single cells holding tables (a layout box), the blocks in order.
+
+    Rows before and after such a row stay tables of their own; the box's content is read as a body is.
+    """
+    rows = list(_content(tbl, (W_TR,)))
+    segment: list[Any] = []
+    split = False
+    for tr in rows:
+        holder = _layout_cell(tr)
+        if holder is None:
+            segment.append(tr)
+            continue
+        split = True
+        if segment:
+            yield _table(tbl, segment)
+            segment = []
+        yield from _blocks(holder)
+    if segment or not split:
+        yield _table(tbl, segment)
+
+
+def _layout_cell(tr: Any) -> Any:
+    """The row's only cell when it spans the whole row and holds a table; None for a row of a form table.
+
+    A cell beside other cells that holds a table is a value (a list typed as a small table) and stays text of
+    its cell.
+    """
+    cells = list(_content(tr, (W_TC,)))
+    if len(cells) != 1:
+        return None
+    tr_pr = _child(tr, W_TR_PR)
+    if _int_val(tr_pr, W_GRID_BEFORE, 0) or _int_val(tr_pr, W_GRID_AFTER, 0):
+        return None
+    if any(child.tag == W_TBL for child in _content(cells[0])):
+        return cells[0]
+    return None
+
+
+def _table(tbl: Any, rows: list[Any]) -> Table:
+    """Rows of a table as unique cells on its grid: spans from gridSpan, vMerge, hMerge, gridBefore, gridAfter."""
     grid = _child(tbl, W_TBL_GRID)
     grid_cols = sum(1 for col in grid if col.tag == W_GRID_COL) if grid is not None else 0
     cells: list[_WorkCell] = []
     above: dict[int, _WorkCell] = {}  # grid column → the cell covering it in the previous row
     widest = 0
     n_rows = 0
-    for row_index, tr in enumerate(_content(tbl, (W_TR,))):
+    for row_index, tr in enumerate(rows):
         n_rows = row_index + 1
         tr_pr = _child(tr, W_TR_PR)
         col = _int_val(tr_pr, W_GRID_BEFORE, 0)

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
+from zhengji.clock import Clock
 from zhengji.settings import Settings
 from zhengji.storage.db import make_engine
 from zhengji.web.staff import admin, auth, dashboard, exports, queue, submission
@@ -86,6 +87,7 @@ async def _http_error(request: Request, problem: Exception) -> Response:
 def mount(app: FastAPI, settings: Settings) -> None:
     """Add the staff queue, its static files and its error pages to ``app``."""
     app.state.staff_settings = settings
+    app.state.staff_clock = Clock(settings.now)
     app.state.staff_engine = make_engine(settings.resolved_database_url)
     app.include_router(_router())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from zhengji.clock import SHANGHAI, now
+from zhengji.clock import SHANGHAI, Clock, now
 from zhengji.mailbox.pipeline import Pipeline
 from zhengji.review.fields import show
 from zhengji.review.labels import action_label, code_label, status_label, track_label
@@ -27,6 +27,12 @@ def settings_of(request: Request) -> Settings:
     settings = request.app.state.staff_settings
     assert isinstance(settings, Settings)
     return settings
+
+
+def clock_of(request: Request) -> Clock:
+    """The service's clocks; the machine clock times sign-in lockouts and login forms (a test moves it)."""
+    clock = getattr(request.app.state, "staff_clock", None)
+    return clock if isinstance(clock, Clock) else Clock(settings_of(request).now)
 
 
 def engine_of(request: Request) -> Engine:

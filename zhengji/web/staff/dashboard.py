@@ -1,4 +1,5 @@
-"""The dashboard: how a window is going, drawn on the server."""
+"""The dashboard: how a window is going, drawn on the server, and the backlog: the cases that wait for a person,
+by status and by reviewer, across every window (work does not stop when a window closes)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,17 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import col, select
 
 from zhengji.clock import shanghai_date
 from zhengji.notices.calendar import position, windows
 from zhengji.notices.registry import load_registry
 from zhengji.review.index import sync
-from zhengji.review.labels import code_label, track_names
+from zhengji.review.labels import QUEUE_STATUSES, code_label, track_names
 from zhengji.review.queue import windows_in_queue
-from zhengji.storage.models import QueueEntry, QueueEntryCode
+from zhengji.storage.models import QueueEntry, QueueEntryCode, StaffUser
+from zhengji.storage.status import Decision
 from zhengji.web.staff.charts import bars, columns, ring
 from zhengji.web.staff.context import business_now, database, templates
 from zhengji.web.staff.guard import staff_of
@@ -33,6 +36,55 @@ def _window_end(track: str | None, start: date) -> date | None:
             if window.start > start:
                 break
     return None
+
+
+DECIDED = frozenset(decision.value for decision in Decision)
+"""Shown statuses that are a reviewer's decision: what is no longer open work."""
+
+
+def backlog(session: Any, track: str | None) -> dict[str, Any]:
+    """The open work: cases with no decision that a clerk has not set aside as not a submission, counted by
+    status and, for each reviewer (and 未分配), by status; with the count of decided cases that got mail since."""
+    where: list[ColumnElement[bool]] = [
+        col(QueueEntry.status).not_in(DECIDED),
+        col(QueueEntry.not_submission).is_(False),
+    ]
+    if track:
+        where.append(col(QueueEntry.track) == track)
+    rows = session.exec(
+        select(QueueEntry.assignee_id, QueueEntry.status, func.count())
+        .where(*where)
+        .group_by(col(QueueEntry.assignee_id), col(QueueEntry.status))
+    ).all()
+    names = dict(session.exec(select(StaffUser.id, StaffUser.name)).all())
+    by_status: dict[str, int] = {}
+    by_reviewer: dict[int | None, dict[str, int]] = {}
+    for assignee, status, count in rows:
+        by_status[str(status)] = by_status.get(str(status), 0) + int(count)
+        by_reviewer.setdefault(assignee, {})[str(status)] = int(count)
+    statuses = [status.value for status in QUEUE_STATUSES if status.value in by_status]
+    reviewers = sorted(
+        (
+            {
+                "id": assignee,
+                "name": names.get(assignee, "（已删除的账号）") if assignee is not None else "未分配",
+                "counts": counts,
+                "total": sum(counts.values()),
+            }
+            for assignee, counts in by_reviewer.items()
+        ),
+        key=lambda item: (item["id"] is None, str(item["name"])),
+    )
+    new_mail: list[ColumnElement[bool]] = [col(QueueEntry.mail_after_decision).is_(True)]
+    if track:
+        new_mail.append(col(QueueEntry.track) == track)
+    return {
+        "statuses": statuses,
+        "by_status": by_status,
+        "total": sum(by_status.values()),
+        "reviewers": reviewers,
+        "new_mail": int(session.exec(select(func.count()).select_from(QueueEntry).where(*new_mail)).one()),
+    }
 
 
 def _next_windows(today_moment: Any) -> list[dict[str, Any]]:
@@ -88,6 +140,7 @@ def dashboard(request: Request) -> Response:
             .order_by(col(QueueEntry.unlocated).desc(), col(QueueEntry.received_at).desc())
             .limit(20)
         ).all()
+        waiting = backlog(session, track)
         unlocated_total = session.exec(
             select(func.count()).select_from(QueueEntry).where(*where, col(QueueEntry.unlocated) > 0)
         ).one()
@@ -123,6 +176,7 @@ def dashboard(request: Request) -> Response:
             "top": bars([(code_label(str(code)), int(count)) for code, count in top], title="最常见的十类问题"),
             "unlocated": unlocated,
             "unlocated_total": int(unlocated_total),
+            "backlog": waiting,
             "next_windows": _next_windows(business_now(request)),
             "today": shanghai_date(business_now(request)),
         },

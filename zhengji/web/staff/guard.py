@@ -4,8 +4,9 @@ and a same-origin check.
 One dependency on the whole staff router does it, so that no route can be added without it: a page without a
 session answers ``303`` to the login page, an API route ``401``; a POST from another site (``Origin`` or
 ``Sec-Fetch-Site``) or without the session's token (form field ``csrf_token`` or header ``X-CSRF-Token``)
-answers ``403``. The login form, the one route open to strangers, carries a token of its own in a cookie
-(double submit), so that another site cannot sign a browser in under an account of its choosing.
+answers ``403``. The login form, the one route open to strangers, carries the token of a pre-session the server
+made when it served the form (:mod:`presession`), so that another site cannot sign a browser in under an account
+of its choosing, even with a cookie it planted.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from urllib.parse import quote
 
 from fastapi import Request
 
-from zhengji.web.staff.context import database, settings_of
+from zhengji.web.staff import presession
+from zhengji.web.staff.context import clock_of, database, settings_of
 from zhengji.web.staff.sessions import COOKIE, SignedIn, lookup
 
 LOGIN_PATH = "/staff/login"
@@ -69,8 +71,10 @@ async def guard(request: Request) -> None:
         if posting:
             if not _same_origin(request):
                 raise Forbidden("请求来源不符，已拒绝。请从本系统的登录页面登录。")
-            expected = request.cookies.get(LOGIN_COOKIE, "")
-            if not expected or not hmac.compare_digest(expected, await _posted_token(request)):
+            posted, cookie = await _posted_token(request), request.cookies.get(LOGIN_COOKIE)
+            with database(request) as session:
+                issued = presession.accepts(session, cookie, posted, clock_of(request).machine())
+            if not issued:
                 raise Forbidden("登录页面已过期，请刷新页面后重新登录。")
         return
     with database(request) as session:

@@ -12,7 +12,7 @@ from zhengji.clock import real_now
 from zhengji.review import queue as queues
 from zhengji.review.decisions import DecisionError, assign, check_decision, decide, prepare
 from zhengji.review.decisions import templates as reason_templates
-from zhengji.review.index import rebuild, sync
+from zhengji.review.index import duplicates, rebuild, sync
 from zhengji.review.labels import CODE_LABELS, DECISION_LABELS, QUEUE_STATUSES, track_names
 from zhengji.storage.models import QueueEntry, SavedFilter, StaffUser, Submission
 from zhengji.web.staff.context import business_now, database, pipeline_of, templates
@@ -52,6 +52,9 @@ def queue_context(request: Request, session: Session, query: queues.QueueQuery) 
     pages = max(1, -(-total // query.per_page))
     done = request.query_params.get("done", "")
     return {
+        "mailboxes": queues.mailbox_labels(),
+        "marks": queues.MARK_LABELS,
+        "duplicates": duplicates(session, [entry.submission_id for entry in entries]),
         "staff": staff,
         "csrf": staff.csrf,
         "query": query,
@@ -95,6 +98,16 @@ def api_submissions(request: Request) -> Response:
         sync(session)
         total, entries = queues.page(session, query)
         counts = queues.counts(session, query)
+        shared = duplicates(session, [entry.submission_id for entry in entries])
+        # The verdict and the decision apart (the contract), read from the page's own cases.
+        apart = {
+            row[0]: (str(row[1]), str(row[2]) if row[2] is not None else None)
+            for row in session.exec(
+                select(Submission.id, Submission.verdict, Submission.decision).where(
+                    col(Submission.id).in_([entry.submission_id for entry in entries])
+                )
+            ).all()
+        }
     return JSONResponse(
         {
             "total": total,
@@ -106,9 +119,13 @@ def api_submissions(request: Request) -> Response:
                     "reference": entry.reference,
                     "track": entry.track,
                     "status": entry.status,
+                    "verdict": apart.get(entry.submission_id, (None, None))[0],
+                    "decision": apart.get(entry.submission_id, (None, None))[1],
                     "sender": entry.sender,
                     "received": entry.received_at.isoformat(),
                     "findings": entry.codes.split() if entry.codes else [],
+                    "mailbox": entry.center,
+                    "marks": _marks(entry, shared),
                 }
                 for entry in entries
             ],
@@ -116,14 +133,33 @@ def api_submissions(request: Request) -> Response:
     )
 
 
+def _marks(entry: QueueEntry, shared: dict[int, dict[str, list[str]]]) -> list[str]:
+    """The queue's marks of a case (``duplicate``, ``new_mail``, ``not_submission``) for the JSON twin."""
+    found = ["duplicate"] if entry.submission_id in shared else []
+    found += ["new_mail"] if entry.mail_after_decision else []
+    return found + (["not_submission"] if entry.not_submission else [])
+
+
+FILTER_FIELDS = ("track", "status", "code", "q", "window", "reviewer", "mailbox", "mark", "sort")
+
+
 @router.post("/filters")
-def save_filter(request: Request, name: str = Form(""), query: str = Form("")) -> Response:
+async def save_filter(request: Request) -> Response:
+    """Save the filter on screen under a name.
+
+    The queue's filter form changes the list without reloading the page, so the filter is what its fields hold
+    now: the page posts them beside the name (``hx-include``), and only without them (no script) does the
+    query the page was loaded with (``query``) stand for it.
+    """
     staff = staff_of(request)
-    name = name.strip()[:60]
-    parsed = queues.QueueQuery.from_params(dict(_pairs(query)), me=staff.staff_id)
+    form = await request.form()
+    name = str(form.get("name") or "").strip()[:60]
+    shown = {key: str(form.get(key) or "") for key in FILTER_FIELDS if key in form}
+    values = shown if shown else dict(_pairs(str(form.get("query") or "")))
+    parsed = queues.QueueQuery.from_params(values, me=staff.staff_id)
     target = parsed.url()
     if not name:
-        return RedirectResponse(target, status_code=303)
+        return _go(request, target)
     stored = target.removeprefix("/staff/queue").removeprefix("?")
     with database(request) as session:
         found = session.exec(
@@ -134,7 +170,14 @@ def save_filter(request: Request, name: str = Form(""), query: str = Form("")) -
         session.add(found)
         session.commit()
     joiner = "&" if "?" in target else "?"
-    return RedirectResponse(f"{target}{joiner}done=saved", status_code=303)
+    return _go(request, f"{target}{joiner}done=saved")
+
+
+def _go(request: Request, target: str) -> Response:
+    """A redirect; for a page script's request (htmx) the header that makes the browser load ``target``."""
+    if request.headers.get("hx-request"):
+        return Response(status_code=204, headers={"HX-Redirect": target})
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/filters/{filter_id}/delete")

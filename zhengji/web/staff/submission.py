@@ -15,18 +15,20 @@ from sqlmodel import Session, col, select
 from zhengji.clock import real_now, shanghai_date
 from zhengji.review import queue as queues
 from zhengji.review.corrections import CorrectionError, correct
-from zhengji.review.decisions import ACTIONS, DecisionError, assign, decide, note, prepare
+from zhengji.review.decisions import ACTIONS, DecisionError, announce_late, assign, decide, note, prepare
 from zhengji.review.decisions import templates as reason_templates
 from zhengji.review.index import rebuild, sync
-from zhengji.review.labels import DECISION_LABELS
+from zhengji.review.labels import DECISION_LABELS, decision_label, track_names, verdict_label
 from zhengji.review.late import LateError, exceptions_of, grant
 from zhengji.review.originals import OriginalMissing, content_type, document_bytes
 from zhengji.review.recheck import load_case, recheck
+from zhengji.review.triage import TriageError, answer, restore, set_aside, set_track
 from zhengji.review.versions import versions
 from zhengji.storage.models import Assignment, Document, QueueEntry, StaffUser, Submission
-from zhengji.storage.status import CHECK_RESULTS, SubmissionStatus
+from zhengji.storage.status import decidable
 from zhengji.textsafe import clean_line
 from zhengji.web.staff.context import blobs_of, business_now, database, pipeline_of, templates
+from zhengji.web.staff.formview import form_views, pdf_pages, twin_mismatch
 from zhengji.web.staff.guard import staff_of
 from zhengji.web.staff.history import thread, trail
 from zhengji.web.staff.layout import document_view
@@ -37,8 +39,12 @@ NOTICES = {
     "decided": "已记录审核决定，邮件已排队发送。",
     "noted": "已添加备注。",
     "assigned": "已更新审核人。",
-    "late": "已准许逾期提交，并已重新核验。",
+    "late": "已准许逾期提交，并已重新核验；通知邮件已排队发送给申报人。",
     "rechecked": "已重新核验。",
+    "track_set": "已设定征集事项，并已按该事项重新核验。",
+    "set_aside": "已标为非申报来信，移出待办。",
+    "restored": "已重新列入待办。",
+    "answered": "答复邮件已排队发送。",
 }
 
 
@@ -85,6 +91,7 @@ def _context(request: Request, session: Session, submission: Submission, **extra
     case = load_case(session, submission)
     back = _back(request.query_params.get("back", "/staff/queue"))
     documents = [document_view(reviewed) for reviewed in case.documents]
+    forms = form_views(case, pdf_pages(session, blobs_of(request)))  # each form once, its PDF beside it
     assignment = session.get(Assignment, submission.id)
     reviewers = session.exec(select(StaffUser).where(col(StaffUser.active).is_(True)).order_by(col(StaffUser.name)))
     entry = session.get(QueueEntry, submission.id)
@@ -98,6 +105,8 @@ def _context(request: Request, session: Session, submission: Submission, **extra
         "case": case,
         "documents": documents,
         "pdfs": [view for view in documents if view.is_pdf],
+        "forms": forms,
+        "case_findings": [finding for finding in case.findings if not twin_mismatch(finding, forms)],
         "thread": thread(session, submission.id, blobs_of(request)),
         "trail": trail(session, submission.id),
         "versions": versions(session, submission.id),
@@ -105,8 +114,19 @@ def _context(request: Request, session: Session, submission: Submission, **extra
         "reviewers": list(reviewers),
         "reasons": reason_templates(session, at=real_now()),
         "actions": DECISION_LABELS,
-        "decidable": SubmissionStatus(submission.status) in {*CHECK_RESULTS, SubmissionStatus.in_review},
+        "decidable": decidable(submission),
+        # Shown apart, so that a reviewer sees what the machine says beside what a person decided.
+        "verdict_text": verdict_label(str(submission.verdict)),
+        "decision_text": decision_label(str(submission.decision) if submission.decision else None),
+        # The decision form preselects nothing; after an error it keeps what the reviewer chose and typed.
+        "chosen_action": request.query_params.get("decide", ""),
+        "chosen_reason": "",
         "late": exceptions_of(session, submission),
+        # Mail that is not a submission (issue 15): the clerk's three paths, while no decision stands.
+        "triage": submission.decision is None
+        and (submission.track == "unknown" or bool(entry and entry.not_submission)),
+        "track_options": track_names(),
+        "answer_text": "",
         "late_default": (today + timedelta(days=7)).isoformat(),
         "back": back,
         "next_reference": following,
@@ -126,8 +146,9 @@ def submission_page(request: Request, reference: str) -> Response:
     return templates().TemplateResponse(request, "staff/submission.html", context)
 
 
-def _error_page(request: Request, session: Session, submission: Submission, error: str) -> Response:
-    context = _context(request, session, submission, error=error)
+def _error_page(request: Request, session: Session, submission: Submission, error: str, **kept: str) -> Response:
+    """The page again with the error in Chinese and, for a decision, the action and reason the reviewer gave."""
+    context = _context(request, session, submission, error=error, **kept)
     return templates().TemplateResponse(request, "staff/submission.html", context, status_code=400)
 
 
@@ -181,7 +202,7 @@ def decision_preview(
         try:
             prepared = prepare(session, pipeline_of(request), submission, action, reason)
         except DecisionError as problem:
-            return _error_page(request, session, submission, str(problem))
+            return _error_page(request, session, submission, str(problem), chosen_action=action, chosen_reason=reason)
         return templates().TemplateResponse(
             request,
             "staff/decision.html",
@@ -210,12 +231,17 @@ def decision(
     with database(request) as session:
         submission = _submission(session, reference)
         if action not in ACTIONS:
-            return _error_page(request, session, submission, "请选择审核决定：通过、退回修改或不予受理。")
+            return _error_page(
+                request, session, submission, "请选择审核决定：通过、退回修改或不予受理。", chosen_reason=reason
+            )
         try:
             decide(session, pipeline_of(request), submission, action, reason, actor=staff.name)
         except DecisionError as problem:
             session.rollback()
-            return _error_page(request, session, _submission(session, reference), str(problem))
+            return _error_page(
+                request, session, _submission(session, reference), str(problem), chosen_action=action,
+                chosen_reason=reason,
+            )  # fmt: skip
         rebuild(session, [submission.id or 0])
         session.commit()
         return _after(request, session, submission, _back(back), then, "decided")
@@ -274,7 +300,8 @@ def late(
                 blobs=blobs_of(request),
                 reason="准许逾期提交后重新核验",
             )
-        except LateError as problem:
+            announce_late(session, pipeline_of(request), submission, until=day, actor=staff.name, at=moment)
+        except (LateError, DecisionError) as problem:
             session.rollback()
             return _error_page(request, session, _submission(session, reference), str(problem))
         rebuild(session, [submission.id or 0])
@@ -309,4 +336,70 @@ def original_file(request: Request, reference: str, document_id: int, download: 
             "Cache-Control": "private, no-store",
             "X-Download-Options": "noopen",
         },
+    )
+
+
+def _triaged(request: Request, reference: str, back: str, act: Any, done: str, **kept: str) -> Response:
+    """Run one of the clerk's actions on mail that is not a submission; the page again with the error, if any."""
+    with database(request) as session:
+        submission = _submission(session, reference)
+        try:
+            act(session, submission)
+        except (TriageError, DecisionError) as problem:
+            session.rollback()
+            return _error_page(request, session, _submission(session, reference), str(problem), **kept)
+        rebuild(session, [submission.id or 0])
+        session.commit()
+    return RedirectResponse(_page_url(reference, _back(back), done=done), status_code=303)
+
+
+@router.post("/submissions/{reference}/track")
+def choose_track(request: Request, reference: str, track: str = Form(""), back: str = Form("/staff/queue")) -> Response:
+    """Set the track of a mail the checks could not place, and judge it again under that track."""
+    staff = staff_of(request)
+    moment = business_now(request)
+    return _triaged(
+        request,
+        reference,
+        back,
+        lambda session, submission: set_track(
+            session, submission, track, actor=staff.name, at=moment, blobs=blobs_of(request)
+        ),
+        "track_set",
+    )
+
+
+@router.post("/submissions/{reference}/not-submission")
+def not_submission(
+    request: Request, reference: str, reason: str = Form(""), undo: str = Form(""), back: str = Form("/staff/queue")
+) -> Response:
+    """Mark the mail as not a submission (it leaves the open work), or, with ``undo``, put it back."""
+    staff = staff_of(request)
+    moment = business_now(request)
+    if undo:
+        return _triaged(
+            request, reference, back,
+            lambda session, submission: restore(session, submission, actor=staff.name, at=moment), "restored",
+        )  # fmt: skip
+    return _triaged(
+        request,
+        reference,
+        back,
+        lambda session, submission: set_aside(session, submission, reason, actor=staff.name, at=moment),
+        "set_aside",
+        set_aside_reason=reason,
+    )
+
+
+@router.post("/submissions/{reference}/answer")
+def answer_mail(request: Request, reference: str, text: str = Form(""), back: str = Form("/staff/queue")) -> Response:
+    """Answer the mail in the center's voice, threaded, through the reply path decisions use."""
+    staff = staff_of(request)
+    return _triaged(
+        request,
+        reference,
+        back,
+        lambda session, submission: answer(session, pipeline_of(request), submission, text, actor=staff.name),
+        "answered",
+        answer_text=text,
     )

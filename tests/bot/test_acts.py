@@ -1,0 +1,84 @@
+"""Issue 18 items 1–3: the question that was asked, answered first in one line, from the notices' facts."""
+
+from __future__ import annotations
+
+import pytest
+
+from zhengji.bot.conversation import Chat
+from zhengji.bot.core import Bot
+from zhengji.bot.typos import repair
+from zhengji.bot.understand import Intent, understand
+from zhengji.clock import Clock, parse_instant
+
+JUNE_2025 = "2025-06-21T10:00:00+08:00"
+JULY_2026 = "2026-07-01T10:00:00+08:00"
+
+
+def _ask(now: str, *turns: str) -> list[str]:
+    bot = Bot(clock=Clock(parse_instant(now)))
+    chat = Chat("web", "acts-test-chat-000000000")
+    return [bot.answer(chat, turn).text for turn in turns]
+
+
+def test_an_evaluator_org_may_not_apply_by_mail() -> None:
+    [text] = _ask(JUNE_2025, "社评组织直接发邮箱可以吗")
+    assert text.startswith("不可以。") and "自助经办系统" in text and "咨询邮箱" in text
+    assert "受理邮箱" not in text
+
+
+def test_a_guangdong_city_goes_to_its_own_bureau_with_paper_copies() -> None:
+    first, second = _ask(JULY_2026, "我们是佛山的公司，新职业材料交到哪里", "需要纸质版吗")
+    assert first.startswith("报佛山市人力资源社会保障部门") and "77号" not in first
+    assert second.startswith("需要。") and "上海" not in second and "510115" in second
+
+
+def test_can_we_send_it_now_is_answered_yes_or_no() -> None:
+    [open_] = _ask(JUNE_2025, "新职业现在可以交吗")
+    [closed] = _ask("2025-07-15T10:00:00+08:00", "新职业现在可以交吗")
+    assert open_.startswith("可以。") and closed.startswith("不可以。")
+
+
+def test_a_notice_does_not_exist_before_its_date() -> None:
+    [text] = _ask("2026-05-01T10:00:00+08:00", "广东新职业什么时候截止")
+    assert "尚无" in text and "8月10日" not in text
+    [text] = _ask("2024-10-15T10:00:00+08:00", "职业（工种）征集什么时候截止")
+    assert "2024年10月22日" not in text or "下一期" not in text
+
+
+@pytest.mark.parametrize("question", ["审到哪一步了", "我们的材料处理得怎么样了", "批下来了吗"])
+def test_every_way_of_asking_progress_is_status(question: str) -> None:
+    assert understand(question).ranked[0][0] is Intent.status
+
+
+def test_asking_whether_it_is_a_person_is_no_occupation() -> None:
+    [text] = _ask(JUNE_2025, "你是机器人吗")
+    assert text.startswith("不是。") and "机器人系统" not in text
+
+
+def test_silence_is_admitted_with_whom_to_ask() -> None:
+    [text] = _ask(JUNE_2025, "国庆节放假顺延吗")
+    assert text.startswith("通知未作规定") and "yanfa312@126.com" in text
+
+
+def test_a_field_follow_up_keeps_the_topic_and_a_failed_turn_keeps_the_region() -> None:
+    first, second, _, fourth = _ask(JULY_2026, "广州的单位，产生背景写多少字", "那前景那一项呢", "嗯嗯嗯", "纸质版要吗")
+    assert first.startswith("400字以内") and second.startswith("200字以内") and "159号" in second
+    assert fourth.startswith("需要。")
+
+
+def test_two_parts_get_two_answers() -> None:
+    [text] = _ask(JUNE_2025, "新职业现在能交吗？要纸质版吗")
+    assert text.startswith("可以。") and "不需要邮寄纸质材料" in text
+
+
+def test_319_is_a_closed_one_off_and_compares_with_76() -> None:
+    [text] = _ask(JUNE_2025, "319号的征集还能报吗")
+    assert text.startswith("不可以。") and "2024年10月22日" in text and "崔安卓" in text
+    [text] = _ask(JUNE_2025, "319号和76号有什么区别")
+    assert "逾期不予受理" in text and "无需重复推荐" in text
+
+
+def test_typos_by_sound_and_shape_are_repaired() -> None:
+    assert repair("坚定中心的直业征集") == "鉴定中心的职业征集"
+    assert repair("自助经力系统") == "自助经办系统"
+    assert repair("有项目吗") == "有项目吗" and repair("执业资格") == "执业资格"

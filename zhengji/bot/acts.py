@@ -1,0 +1,67 @@
+"""Question acts: what kind of answer a message asks for, read from the vocabulary file.
+
+An act (may we send it now, where does it go, paper copies, who may apply, one field of a form, a subject the
+notices are silent on, the 2024 collection, a comparison, whether the bot is a person) has a direct answer in
+zhengji/bot/answers/direct.py. A message may hold several acts ("现在能交吗？要纸质版吗"): each is answered, in the
+order asked. A message with none goes to the intent rules of zhengji/bot/understand.py.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from zhengji.bot.vocabulary import FieldSpec, SilentSpec, vocabulary
+
+_PAPER_WORDS = re.compile(r"纸质|纸本|纸版|书面|打印")
+
+
+@dataclass(frozen=True)
+class Act:
+    """One act found in a message, where it was asked, and its slot (the field or the silent subject)."""
+
+    id: str
+    at: int
+    field: FieldSpec | None = None
+    silent: SilentSpec | None = None
+
+
+def acts_in(text: str) -> list[Act]:
+    """The acts ``text`` (normalized, typos repaired) asks, in the order asked; each act once."""
+    words = vocabulary()
+    found: list[Act] = []
+    for act_id, pattern in words.acts:
+        match = pattern.search(text)
+        if match is None:
+            continue
+        if act_id == "silent":
+            hit = next(((item, m) for item, p in words.silent if (m := p.search(text))), None)
+            if hit is None:
+                continue
+            found.append(Act(act_id, hit[1].start(), silent=hit[0]))
+        elif act_id == "field":
+            field = next(((item, m) for item, p in words.fields if (m := p.search(text))), None)
+            if field is None:
+                continue
+            found.append(Act(act_id, field[1].start(), field=field[0]))
+        else:
+            found.append(Act(act_id, match.start()))
+    ids = {act.id for act in found}
+    if "identity" in ids:
+        return [act for act in found if act.id == "identity"]
+    if "history" in ids and "compare" not in ids:
+        found = [act for act in found if act.id not in {"can_now", "channel", "who_may"}]
+    if "compare" in ids and "history" not in ids:
+        found = [act for act in found if act.id != "compare"]  # a comparison the bot knows is 319 beside 76
+    if {"channel", "paper"} <= ids and not _PAPER_WORDS.search(text):
+        found = [act for act in found if act.id != "paper"]  # "寄到哪里": where, and the answer names the post
+    if {"history", "compare"} <= ids:
+        found = [act for act in found if act.id != "history"]
+    if "silent" in ids:
+        # "纸质版要几份": the copies are the silent subject, not a question whether paper is needed.
+        found = [act for act in found if act.id != "paper" or not _silent_copies(found)]
+    return sorted(found, key=lambda act: act.at)
+
+
+def _silent_copies(found: list[Act]) -> bool:
+    return any(act.silent is not None and "份数" in act.silent.subject for act in found)
