@@ -7,7 +7,7 @@ import pytest
 from zhengji.bot.conversation import Chat
 from zhengji.bot.core import Bot
 from zhengji.bot.typos import repair
-from zhengji.bot.understand import Intent, understand
+from zhengji.bot.understand import Intent, question_parts, understand
 from zhengji.clock import Clock, parse_instant
 
 JUNE_2025 = "2025-06-21T10:00:00+08:00"
@@ -42,7 +42,10 @@ def test_a_notice_does_not_exist_before_its_date() -> None:
     [text] = _ask("2026-05-01T10:00:00+08:00", "广东新职业什么时候截止")
     assert "尚无" in text and "8月10日" not in text
     [text] = _ask("2024-10-15T10:00:00+08:00", "职业（工种）征集什么时候截止")
-    assert "2024年10月22日" not in text or "下一期" not in text
+    assert "2024年9月25日至10月22日" in text and "还剩 7 天" in text
+    assert "下一期" not in text and "76号" not in text and "2025年" not in text
+    [text] = _ask("2024-10-15T10:00:00+08:00", "现在可以推荐社会化认定的职业吗")
+    assert text.startswith("可以。") and "76号" not in text  # 76号 (2025-03-20) is not quoted before its date
 
 
 @pytest.mark.parametrize("question", ["审到哪一步了", "我们的材料处理得怎么样了", "批下来了吗"])
@@ -82,3 +85,65 @@ def test_typos_by_sound_and_shape_are_repaired() -> None:
     assert repair("坚定中心的直业征集") == "鉴定中心的职业征集"
     assert repair("自助经力系统") == "自助经办系统"
     assert repair("有项目吗") == "有项目吗" and repair("执业资格") == "执业资格"
+
+
+def test_no_track_named_never_calls_a_consultation_mailbox_the_place_to_apply() -> None:
+    for text in _ask(JUNE_2025, "要交哪些材料", "社评组织要交哪些材料", "专项职业能力考核机构要交哪些材料"):
+        assert "自助经办系统" in text
+        for line in text.splitlines():
+            assert not ("社会培训评价组织" in line and "受理邮箱" in line), line
+            assert not ("考核机构" in line and "受理邮箱" in line), line
+
+
+@pytest.mark.parametrize(
+    "question", ["附件最大能发多大", "申报要收费吗", "文件名有格式要求吗", "邮件主题怎么写", "可以用个人邮箱发吗"]
+)
+def test_what_no_notice_says_is_said_to_be_unsaid(question: str) -> None:
+    [text] = _ask(JUNE_2025, question)
+    assert text.startswith("通知未作规定") and "yanfa312@126.com" in text and "受理邮箱" not in text
+
+
+def test_an_item_of_the_material_list_is_answered_from_the_list() -> None:
+    for text in _ask(JUNE_2025, "题库要交几套样卷", "題庫要交幾套樣卷"):
+        assert "题库资源（提供 2 套样卷）" in text and "76号（二、（四）1）" in text and "未作规定" not in text
+    [text] = _ask(JUNE_2025, "统一社会信用代码写在汇总表哪一栏")
+    assert "信用佐证" not in text
+
+
+def test_several_questions_in_one_message_get_several_answers() -> None:
+    [text] = _ask(JUNE_2025, "建议书要盖章吗？产生背景写多少字？")
+    assert "盖章" in text and "400字以内" in text
+    [text] = _ask(JULY_2026, "广东新职业联系电话多少 纸质版寄哪")
+    assert "020-83305821" in text and "惠福东路" in text
+    [text] = _ask(JUNE_2025, "专项职业能力项目推荐时间和机构申报时间分别是啥")
+    assert "专项职业能力考核项目推荐" in text and "专项职业能力考核机构申报" in text
+
+
+@pytest.mark.parametrize(
+    ("message", "parts"),
+    [
+        ("端午节放假 邮箱有人处理吗", 1),  # the first piece asks nothing by itself
+        ("新职业材料今天发可以吗 还是要等", 1),
+        ("/status ZJ-2025Q2-ABCDEF", 1),
+        ("社评组织备案有效期几年 公示几天", 2),
+    ],
+)
+def test_a_message_is_cut_only_where_each_piece_asks(message: str, parts: int) -> None:
+    assert len(question_parts(message)) == parts
+
+
+def test_a_place_alone_is_no_question_about_its_collection() -> None:
+    [text] = _ask(JUNE_2025, "帮我订一张去广州的机票")
+    assert "惠福东路" not in text and "我不知道" in text
+
+
+def test_thanks_and_status_in_applicants_words() -> None:
+    assert understand("好的 谢谢啦").ranked[0][0] is Intent.thanks
+    assert understand("我们那份材料还需要补什么吗").ranked[0][0] is Intent.status
+    assert understand("ZJ-2025-000123 现在什么情况").ranked[0][0] is Intent.status
+
+
+def test_a_province_typed_by_sound_is_that_province() -> None:
+    assert repair("广冬的新职业纸质版寄哪").startswith("广东")
+    [text] = _ask(JULY_2026, "广冬的新职业纸质版寄哪")
+    assert "惠福东路" in text and "yanfa312" not in text

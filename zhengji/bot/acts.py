@@ -11,7 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from zhengji.bot.vocabulary import FieldSpec, SilentSpec, vocabulary
+from zhengji.bot.vocabulary import FieldSpec, SilentSpec, material_items, vocabulary
+from zhengji.notices.registry import Material, Track
 
 _PAPER_WORDS = re.compile(r"纸质|纸本|纸版|书面|打印")
 
@@ -24,6 +25,7 @@ class Act:
     at: int
     field: FieldSpec | None = None
     silent: SilentSpec | None = None
+    item: tuple[Track, Material] | None = None
 
 
 def acts_in(text: str) -> list[Act]:
@@ -39,6 +41,17 @@ def acts_in(text: str) -> list[Act]:
             if hit is None:
                 continue
             found.append(Act(act_id, hit[1].start(), silent=hit[0]))
+        elif act_id == "item":
+            plain = text
+            for term in words.ignored[act_id]:
+                plain = plain.replace(term, "\0" * len(term))
+            item_hit = next(
+                (((track, item), at) for track, item in material_items() if (at := _first(plain, item.keywords)) >= 0),
+                None,
+            )
+            if item_hit is None:
+                continue
+            found.append(Act(act_id, item_hit[1], item=item_hit[0]))
         elif act_id == "field":
             field = next(((item, m) for item, p in words.fields if (m := p.search(text))), None)
             if field is None:
@@ -61,6 +74,11 @@ def acts_in(text: str) -> list[Act]:
         # "纸质版要几份": the copies are the silent subject, not a question whether paper is needed.
         found = [act for act in found if act.id != "paper" or not _silent_copies(found)]
     return sorted(found, key=lambda act: act.at)
+
+
+def _first(text: str, words: list[str]) -> int:
+    """Where the first of ``words`` occurs in ``text``; -1 when none does."""
+    return min((at for word in words if (at := text.find(word)) >= 0), default=-1)
 
 
 def _silent_copies(found: list[Act]) -> bool:

@@ -24,7 +24,15 @@ from zhengji.bot.answers.notices import GREETING, HELP, THANKS, answer_faq, answ
 from zhengji.bot.answers.windows import answer_windows, track_name
 from zhengji.bot.catalog import NameMatch, catalog_index
 from zhengji.bot.conversation import Chat, Context, Conversations, MemoryConversations
-from zhengji.bot.understand import CONTENT, THRESHOLD, Intent, Understanding, is_follow_up, understand
+from zhengji.bot.understand import (
+    CONTENT,
+    THRESHOLD,
+    Intent,
+    Understanding,
+    is_follow_up,
+    question_parts,
+    understand,
+)
 from zhengji.bot.vocabulary import vocabulary
 from zhengji.clock import Clock
 from zhengji.notices.registry import Track, load_registry
@@ -77,9 +85,33 @@ class Bot:
         return self.clock.business()
 
     def answer(self, chat: Chat | None, message: str) -> Answer:
-        """Answer one message of ``chat`` (None: a one-off question with no conversation and no status)."""
-        found = understand(message)
+        """Answer one message of ``chat`` (None: a one-off question with no conversation and no status).
+
+        A message of several questions ("联系电话多少 纸质版寄哪") is answered part by part, in the order asked,
+        each part leaning on the ones before it as a follow-up leans on the previous turn."""
         context = self.conversations.get(chat) if chat else Context()
+        parts = question_parts(message)
+        texts: list[str] = []
+        intents: list[Intent] = []
+        tracks: list[Track] = []
+        for part in parts:
+            text, part_intents, found, context = self._turn(chat, part, context)
+            if text not in texts:
+                texts.append(text)
+            intents += [intent for intent in part_intents if intent not in intents]
+            tracks += [track for track in found.tracks if track not in tracks]
+        pushed: tuple[str, ...] = ()
+        if chat is not None:
+            if self.desk is not None:
+                pushed = tuple(self.desk.collect_notices(chat))
+            self.conversations.put(chat, context)
+        return Answer("\n\n".join([*pushed, *texts]), tuple(intents), tuple(tracks), pushed)
+
+    def _turn(
+        self, chat: Chat | None, message: str, context: Context
+    ) -> tuple[str, list[Intent], Understanding, Context]:
+        """One question: its answer, what it was taken to ask, and the chat's state after it."""
+        found = understand(message)
         found = _with_context(found, context)
         if found.province is None and context.region == "guangdong" and Track.new_occupation in found.tracks:
             # 建议书, 汇总表, 新职业 in a chat about a Guangdong city are 159号's.
@@ -93,12 +125,7 @@ class Bot:
             text, intents = self._direct(found, acts, tracks, region, context)
         else:
             text = self._compose(chat, found, intents)
-        pushed: tuple[str, ...] = ()
-        if chat is not None:
-            if self.desk is not None:
-                pushed = tuple(self.desk.collect_notices(chat))
-            self.conversations.put(chat, _remember(context, found, intents, acts))
-        return Answer("\n\n".join([*pushed, text]), tuple(intents), tuple(found.tracks), pushed)
+        return text, intents, found, _remember(context, found, intents, acts)
 
     # --- direct answers to question acts -------------------------------------------------------------------
 
@@ -138,6 +165,8 @@ class Bot:
             return direct.silent(act.silent.subject, region, tracks)
         if act.id == "field" and act.field is not None:
             return direct.field(act.field, region, tracks)
+        if act.id == "item" and act.item is not None:
+            return direct.item(act.item[0], act.item[1], moment)
         if act.id == "history":
             return direct.history(moment, text)
         if act.id == "compare":
@@ -312,8 +341,10 @@ _ALSO = {
 
 def _acts(found: Understanding, context: Context) -> list[Act]:
     acts = acts_in(found.text)
-    if found.out_of_scope and not any(act.id == "identity" for act in acts):
-        return []  # 社保, 报名费, 培训班: the honest "I do not know" of understand.OUT_OF_SCOPE stands
+    if found.out_of_scope:
+        # 社保, 培训班: the honest "I do not know" of understand.OUT_OF_SCOPE stands; a subject the notices are
+        # known to be silent on (申报收费) is answered as such, and "are you a person" as ever.
+        return [act for act in acts if act.id in {"identity", "silent"}]
     unplaced = not found.tracks and not found.province and not context.region
     if unplaced and found.faq and found.faq[0].topic.id == "paper_copies":
         acts = [act for act in acts if act.id not in {"paper", "channel"}]  # the notice that asks for paper

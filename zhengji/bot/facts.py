@@ -80,17 +80,20 @@ def track_facts(track: Track, moment: datetime) -> TrackFacts:
     return TrackFacts(track, day, notice, rule, stage, pos.window, upcoming, last)
 
 
-def source(topic: str, track: Track) -> Source | None:
-    """faq.toml's source of ``topic`` for ``track`` (only one written for that track, never another's)."""
+def source(topic: str, track: Track, notice: Notice | None = None) -> Source | None:
+    """faq.toml's source of ``topic`` for ``track`` (only one written for that track, never another's); with
+    ``notice``, only a quote of that notice: on 2024-10-15 the notice in force is 319号, and 76号 (dated
+    2025-03-20) cannot be quoted yet."""
     for item in sources_for(load_faq().topic(topic), [track]):
-        if track in item.tracks:
+        if track in item.tracks and (notice is None or item.notice == notice.id):
             return item
     return None
 
 
-def quoted(topic: str, track: Track) -> str:
-    """The clause quoted once, or nothing when faq.toml holds no quote of ``topic`` for ``track``."""
-    item = source(topic, track)
+def quoted(topic: str, track: Track, notice: Notice | None = None) -> str:
+    """The clause quoted once, or nothing when faq.toml holds no quote of ``topic`` for ``track`` (in
+    ``notice``, when given)."""
+    item = source(topic, track, notice)
     return cite(item) if item else ""
 
 

@@ -58,6 +58,6 @@ class Segmenter:
 def segmenter() -> Segmenter:
     """The bot's segmenter, built on first use with the catalog's names and the bot's vocabulary."""
     from zhengji.bot.catalog import catalog_index
-    from zhengji.bot.vocabulary import TERMS
+    from zhengji.bot.vocabulary import vocabulary
 
-    return Segmenter([*catalog_index().terms(), *TERMS])
+    return Segmenter([*catalog_index().terms(), *vocabulary().spec.segmenter.terms])

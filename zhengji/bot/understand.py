@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 
 from zhengji.bot.catalog import CodeMention, NameMatch, catalog_index, read_codes
 from zhengji.bot.faq import FaqMatch, load_faq
@@ -51,59 +52,6 @@ COMMANDS: dict[str, Intent] = {
     "materials": Intent.materials,
 }
 
-# The rule table: each intent, its patterns and their weights. A message scores the sum of the patterns it hits.
-RULES: dict[Intent, tuple[tuple[str, float], ...]] = {
-    Intent.greeting: ((r"^(你好|您好|hi|hello|在吗|在不在|有人吗|喂|哈喽)[!.?~ ]*$", 6),),
-    Intent.thanks: (
-        (r"^(谢谢|多谢|感谢|谢了|好的|明白了?|知道了|ok|好|了解了?|收到)(你|您)?[!.~ ]*(谢谢)?[!.~ ]*$", 6),
-    ),
-    Intent.help: (
-        (r"^(帮助|菜单|功能|使用说明|说明)$|怎么用|(你|您)(能|会|可以)(做|干|帮|回答)(什么|啥)|有什么功能|能问什么", 6),
-    ),
-    Intent.status: (
-        (r"进度|进展|状态|审核(结果|情况|到哪|进度|意见|结论)|结果(出来|怎么样|如何)", 3),
-        (r"(收到|收着)(了)?(吗|没|没有|么)|有没有收到|是否收到|收到我", 3),
-        (r"(受理|通过|审核|审批)(了)?(吗|没|没有|么)|被(退回|驳回)|退回(了|的原因|原因)", 3),
-        (r"我(的|们的|司的|单位的)(材料|申报|申请|邮件|推荐|建议书|推荐表)", 2),
-        (
-            r"(还|需要|要)补(正|充)(什么|哪些)|(还)?缺(了)?(什么|哪些)|还差(什么|哪些)|(哪里|什么地方)(有问题|不对|不合格|要改)|有什么问题",
-            3,
-        ),
-        (r"查(询|一下|查)?(我|申报|进度)", 2),
-    ),
-    Intent.bind: ((r"绑定|关联|验证邮箱|验证码.{0,4}(发|没收到|收不到)|订阅(进度|通知)", 4),),
-    Intent.unlink: ((r"解绑|解除(绑定|关联)|取消(绑定|关联|订阅|关注|通知)|不(再|要)(接收|提醒|通知|推送)|退订", 6),),
-    Intent.window: (
-        (r"什么时候|啥时候?|何时|几时|哪天|几号|几月|哪个月|截止|截至|期限|日期|时间", 2),
-        (r"还有几天|剩(下)?(几|多少)天|多少天|还有多久|多久(截止|结束|开始)|最后一天|最后期限", 3),
-        (r"(受理|申报|征集)?窗口期|(受理|申报|下一个?)窗口|下一(期|次|轮|批)|下期|本期|这期|这一期|当期", 2),
-        (
-            r"还(能|可以)(报|交|申报|发|投|推荐)|还收|还在收|收不收|来得及|开始(受理|申报|征集)|(开放|开始)(了)?(吗|没)",
-            2,
-        ),
-        (r"(几点|\d+点)(前|之前|以前)|当天|今天.{0,4}(算|截止|能|可以)", 2),
-    ),
-    Intent.materials: (
-        (r"材料|资料|附件|表格|文件|清单", 2),
-        (r"(交|提交|准备|报送|发送|需要|要|带)(什么|哪些|啥)(?!条件|要求|资格)|(什么|哪些)(材料|资料|文件|表格)", 2),
-        (r"要不要(交|提交|附|盖|寄|发)|需不需要(交|提交)|用不用(交|提交)|必须(交|提交)", 2),
-        (r"格式|pdf|word|wps|excel|xlsx|docx|电子版|扫描", 2),
-        (r"盖章|公章|签字|签名|印章", 2),
-        (r"(发|寄|交|投)(到|给|去)?(哪|谁)|邮箱|地址", 2),
-    ),
-    Intent.eligibility: (
-        (
-            r"(能|可以|可|能够)(不能|不可以)?(报|申报|推荐|申请)(吗|么|嘛|不)?|(能|可)否(报|申报|推荐)|能不能(报|申报|推荐)",
-            2,
-        ),
-        (r"(符合|满足)(条件|要求)?|申报条件|申报资格|有没有资格|(什么|哪些)(条件|要求|资格)|条件是什么", 2),
-        (
-            r"(在|进)(不在)?目录|目录(里|中|内|上)|已(经)?(发布|纳入|收录|列入)|(纳入|收录|列入)了?(吗|没)|名单(里|上|中)",
-            3,
-        ),
-        (r"等级|几级|级别|(编码|代码)(是|多少)", 1),
-    ),
-}
 # Subjects the notices do not speak of: a question about them gets an honest "I do not know" unless it also
 # asks something the bot clearly answers.
 OUT_OF_SCOPE = re.compile(
@@ -114,7 +62,17 @@ OUT_OF_SCOPE = re.compile(
 # A "when" question about something that is no window (评审会, 结果, 公示名单): the notices fix no date for it.
 OTHER_EVENTS = re.compile(r"评审|论证会|评估结果|结果|名单|公布|发证|证书|考试|答辩|考察|开会|会议")
 WINDOW_SUBJECTS = re.compile(r"受理|申报|征集|报送|提交|推荐|截止|截至|交|报|收|窗口|下一期|本期")
-_RULES = {intent: tuple((re.compile(pattern), weight) for pattern, weight in rules) for intent, rules in RULES.items()}
+
+
+@cache
+def _rules() -> dict[Intent, tuple[tuple[re.Pattern[str], float], ...]]:
+    """The intent rules of the vocabulary file (``[[rules]]``), compiled once; an unknown intent stops start-up."""
+    table: dict[Intent, list[tuple[re.Pattern[str], float]]] = {}
+    for rule in vocabulary().spec.rules:
+        table.setdefault(Intent(rule.intent), []).append((re.compile(rule.pattern), rule.weight))
+    return {intent: tuple(rules) for intent, rules in table.items()}
+
+
 CONTENT = (Intent.eligibility, Intent.window, Intent.materials, Intent.faq)
 """Intents that answer from the notices; two of them may be answered together ("什么时候截止，交什么材料")."""
 THRESHOLD = 2.0
@@ -130,6 +88,10 @@ _SIX_DIGITS = re.compile(r"(?<!\d)(\d{6})(?!\d)")
 _CODE_LIKE = re.compile(r"(?<![\d.-])(?!\d{4}-)\d{1,3}(?:-\d{1,3}|-z\d){2,3}(?![\d-])")
 _COMMAND = re.compile(r"^/([a-z]+)(?:@\w+)?(?:\s+|$)")
 _OCCUPATION_ENDING = re.compile(r"(师|员|工|手|匠)$")
+_PART_BREAK = re.compile(r"[?？!！。；;，,\s]+")
+_QUESTION_WORD = re.compile(
+    r"吗|么|呢|多少|几|哪|什么|啥|怎么|怎样|如何|是否|是不是|要不要|需不需要|能不能|可不可以|有没有|谁|分别|\?"
+)
 _FOLLOW_UP = re.compile(r"^(那|那么|还有|另外|再问(一下)?|请问)?.{0,6}(呢|吗)?[?]?$")
 
 
@@ -254,7 +216,7 @@ def _spans(tokens: list[Token]) -> list[tuple[str, int, int]]:
 
 def _scored(found: Understanding) -> Understanding:
     scores: dict[Intent, float] = {}
-    for intent, rules in _RULES.items():
+    for intent, rules in _rules().items():
         score = sum(weight for pattern, weight in rules if pattern.search(found.text))
         if score:
             scores[intent] = score
@@ -275,11 +237,31 @@ def _scored(found: Understanding) -> Understanding:
         other_event = True
     if found.references or (found.emails and Intent.bind in scores):
         scores[Intent.bind] = scores.get(Intent.bind, 0) + 4
-    if found.tracks and not other_event and not any(scores.get(intent, 0) >= THRESHOLD for intent in CONTENT):
+    named = found.tracks and tracks_in(_without_places(found.text))
+    if named and not other_event and not any(scores.get(intent, 0) >= THRESHOLD for intent in CONTENT):
         scores[Intent.overview] = THRESHOLD
     if found.command is not None:
         scores[found.command] = scores.get(found.command, 0) + 100
     return Understanding(**{**found.__dict__, "scores": scores, "out_of_scope": found.out_of_scope or other_event})
+
+
+def _without_places(text: str) -> str:
+    """The message without its place names: a city alone ("去广州的机票") names no collection to describe."""
+    for _, pattern in vocabulary().regions:
+        text = pattern.sub(" ", text)
+    return text
+
+
+def question_parts(message: str) -> list[str]:
+    """The questions a message asks, in order: it is cut at its punctuation and spaces, and kept whole unless
+    every piece asks something of its own (a question word, a "吗"). "端午节放假 邮箱有人处理吗" and "可以吗
+    还是要等" stay one question; "建议书要盖章吗？产生背景写多少字？" is two. A command is never cut."""
+    if _COMMAND.match(message.strip().lower()):
+        return [message]
+    pieces = [piece for piece in _PART_BREAK.split(message) if piece.strip()]
+    if len(pieces) < 2 or not all(_QUESTION_WORD.search(normalize(piece)) for piece in pieces):
+        return [message]
+    return pieces
 
 
 def is_follow_up(found: Understanding) -> bool:

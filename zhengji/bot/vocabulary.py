@@ -14,37 +14,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from zhengji.notices.registry import Track
-
-# Terms of the notices kept whole by the segmenter.
-TERMS = (
-    "新职业",
-    "新工种",
-    "社会化职业技能等级认定",
-    "职业技能等级认定",
-    "等级认定",
-    "社会培训评价组织",
-    "社评组织",
-    "评价机构",
-    "专项职业能力",
-    "考核机构",
-    "考核项目",
-    "推荐表",
-    "推荐函",
-    "建议书",
-    "汇总表",
-    "职业分类大典",
-    "大典",
-    "准入类",
-    "技能类",
-    "申报编号",
-    "验证码",
-    "受理时间",
-    "能不能",
-    "可不可以",
-    "有没有",
-    "是不是",
-)
+from zhengji.notices.registry import Material, Track, load_registry
 
 # Words around an occupation's name in a question: what is left when they are removed is the name asked about.
 STOP_WORDS = frozenset(
@@ -74,7 +44,7 @@ TRACK_PATTERNS: tuple[tuple[Track, re.Pattern[str]], ...] = (
     ),
     (Track.evaluator_org, re.compile(r"社评组织|社会培训评价组织|评价组织|评价机构|推荐函|社评")),
     (Track.special_ability_project, re.compile(r"专项职业能力|专项能力|考核项目|140号|主要考核内容|推荐汇总表")),
-    (Track.special_ability_institution, re.compile(r"考核机构")),
+    (Track.special_ability_institution, re.compile(r"考核机构|机构申报")),
 )
 # "专项职业能力" alone names both of its tracks; a question about institutions names only theirs.
 _SPECIAL = (Track.special_ability_project, Track.special_ability_institution)
@@ -115,6 +85,7 @@ class _Strict(BaseModel):
 class ActSpec(_Strict):
     id: str
     patterns: list[str]
+    ignore: list[str] = []  # terms that hold the act's words without asking it (统一社会信用代码 for 信用)
 
 
 class SilentSpec(_Strict):
@@ -143,8 +114,20 @@ class StatusSpec(_Strict):
     patterns: list[str]
 
 
+class RuleSpec(_Strict):
+    intent: str
+    weight: float
+    pattern: str
+
+
+class SegmenterSpec(_Strict):
+    terms: list[str]
+
+
 class VocabularyFile(_Strict):
     acts: list[ActSpec]
+    rules: list[RuleSpec]
+    segmenter: SegmenterSpec
     status: StatusSpec
     silent: list[SilentSpec]
     fields: list[FieldSpec]
@@ -162,6 +145,10 @@ class Vocabulary:
     fields: tuple[tuple[FieldSpec, re.Pattern[str]], ...]
     regions: tuple[tuple[str, re.Pattern[str]], ...]
     status: re.Pattern[str]
+
+    @property
+    def ignored(self) -> dict[str, list[str]]:
+        return {act.id: act.ignore for act in self.spec.acts}
 
 
 def _any(patterns: list[str]) -> re.Pattern[str]:
@@ -182,12 +169,24 @@ def vocabulary() -> Vocabulary:
             patterns += [pattern for item in spec.silent for pattern in item.patterns]
         if act.id == "field":
             patterns += [pattern for item in spec.fields for pattern in item.patterns]
+        if act.id == "item":
+            patterns += [re.escape(word) for _, material in material_items() for word in material.keywords]
         acts.append((act.id, _any(patterns)))
     regions = tuple(
         (region, re.compile("|".join(sorted(map(re.escape, item.names), key=len, reverse=True))))
         for region, item in spec.regions.items()
     )
     return Vocabulary(spec, tuple(acts), silent, fields, regions, _any(spec.status.patterns))
+
+
+@cache
+def material_items() -> tuple[tuple[Track, Material], ...]:
+    """Every item of a track's material list in the notice registry (76号 二、（四）1), with its track: the words
+    that name an item are the registry's keywords, not a second list here."""
+    registry = load_registry()
+    return tuple(
+        (track, material) for track in registry.tracks() for material in registry.track_rules(track)[-1][1].materials
+    )
 
 
 def region_in(text: str) -> tuple[str | None, str | None]:

@@ -129,6 +129,7 @@ class TrackRule(_Strict):
     window: WindowRule
     documents: list[DocumentRule] = []
     materials: list[Material] = []
+    materials_clause: str | None = None
     mailbox_role: Literal["submit", "consult"] = "submit"
     channel: str | None = None
     channel_clause: str | None = None

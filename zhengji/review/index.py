@@ -213,6 +213,10 @@ def refresh(session: Session, ids: Sequence[int], latest: dict[int, int]) -> Non
             and (mail.id or 0) > decided_at
         )
         entry.not_submission = submission_id in set_aside and submission.decision is None
+        if entry.not_submission:
+            # Its own bucket of the indexed status column, so that the status tabs and filters leave it out of the
+            # open work at no cost; the status shown (Submission.status) stays the verdict.
+            entry.status = SET_ASIDE
         late_until = allowances.get((submission.sender, submission.track))
         if late_until is not None:
             entry.window_start = late_window(submission.track, moment, late_until) or entry.window_start
@@ -348,6 +352,8 @@ def _names(fields: dict[str, Any]) -> list[str]:
 
 NOT_SUBMISSION = "not_submission"
 """The audit action of a clerk's "not a submission" (:mod:`zhengji.review.triage`)."""
+SET_ASIDE = "not_submission"
+"""The queue's status bucket of such a case (``QueueEntry.status``; never a submission's status)."""
 _RESETS = (*VERDICT_ACTIONS, "decision", "track_set", "not_submission_cleared")
 """Actions after which an earlier "not a submission" no longer holds: a new verdict (the sender's forms came, a
 clerk set the track), a decision."""
@@ -398,30 +404,35 @@ def _set_aside(session: Session, ids: Sequence[int]) -> set[int]:
     return {submission_id for submission_id, action in latest.items() if action == NOT_SUBMISSION}
 
 
-def duplicates(session: Session, submission_ids: Sequence[int]) -> dict[int, dict[str, list[str]]]:
+def duplicates(session: Session, submission_ids: Sequence[int], *, most: int = 5) -> dict[int, dict[str, list[str]]]:
     """For each of ``submission_ids`` that shares a name with another case of its track: each shared name and
-    the references of the other cases that propose it (oldest first)."""
+    the references of (at most ``most``) other cases that propose it, oldest first.
+
+    One indexed read a name, of at most ``most + 1`` rows: a name that thousands of cases share costs no more
+    than one that two share.
+    """
     if not submission_ids:
         return {}
     own = session.exec(select(QueueEntryName).where(col(QueueEntryName.submission_id).in_(list(submission_ids)))).all()
     if not own:
         return {}
-    pairs = {(row.track, row.key) for row in own}
-    others = session.exec(
-        select(QueueEntryName.track, QueueEntryName.key, QueueEntryName.submission_id, QueueEntry.reference)
-        .join(QueueEntry, col(QueueEntry.submission_id) == col(QueueEntryName.submission_id))
-        .where(col(QueueEntryName.key).in_({key for _, key in pairs}))
-        .order_by(col(QueueEntryName.submission_id))
-    ).all()
     holders: dict[tuple[str, str], list[tuple[int, str]]] = {}
-    for track, key, submission_id, reference in others:
-        if (track, key) in pairs:
-            holders.setdefault((track, key), []).append((submission_id, reference))
+    for track, key in {(row.track, row.key) for row in own}:
+        holders[(track, key)] = [
+            (int(submission_id), str(reference))
+            for submission_id, reference in session.exec(
+                select(QueueEntryName.submission_id, QueueEntry.reference)
+                .join(QueueEntry, col(QueueEntry.submission_id) == col(QueueEntryName.submission_id))
+                .where(QueueEntryName.key == key, QueueEntryName.track == track)
+                .order_by(col(QueueEntryName.submission_id))
+                .limit(most + 1)
+            ).all()
+        ]
     found: dict[int, dict[str, list[str]]] = {}
     for row in own:
         elsewhere = [reference for sid, reference in holders.get((row.track, row.key), []) if sid != row.submission_id]
         if elsewhere:
-            found.setdefault(row.submission_id, {})[row.name] = elsewhere
+            found.setdefault(row.submission_id, {})[row.name] = elsewhere[:most]
     return found
 
 

@@ -6,8 +6,9 @@ reviewer (``reviewer``: an account id, ``me`` or ``none``), the receiving mailbo
 ``new_mail`` after a decision, ``not_submission``) and the order (``sort``). A value that makes no sense is
 ignored rather than refused, so that an old bookmark still opens the queue.
 
-A case a clerk marked as not a submission has left the open work: the status tabs do not count it and a status
-filter does not list it; ``mark=not_submission`` does.
+A case a clerk marked as not a submission has left the open work: its queue row's status is the bucket
+``not_submission`` (:data:`zhengji.review.index.SET_ASIDE`), so the status tabs do not count it as 待人工确认 and a
+status filter does not list it; ``mark=not_submission`` does.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from zhengji.notices.registry import load_registry
-from zhengji.review.index import duplicated_ids
+from zhengji.review.index import SET_ASIDE, duplicated_ids
 from zhengji.review.labels import CODE_LABELS
 from zhengji.storage.models import QueueEntry, QueueEntryCode
 from zhengji.storage.status import SubmissionStatus
@@ -171,9 +172,7 @@ def conditions(query: QueueQuery, *, with_status: bool = True) -> list[ColumnEle
     elif query.mark == "new_mail":
         found.append(col(QueueEntry.mail_after_decision).is_(True))
     elif query.mark == "not_submission":
-        found.append(col(QueueEntry.not_submission).is_(True))
-    elif with_status and query.statuses:
-        found.append(col(QueueEntry.not_submission).is_(False))  # set aside: no longer open work
+        found.append(col(QueueEntry.status) == SET_ASIDE)
     return found
 
 
@@ -204,15 +203,11 @@ def counts(session: Session, query: QueueQuery) -> dict[str, int]:
     """Submissions per status under every filter but the status; the cases set aside as not submissions
     under ``not_submission`` apart (they left the open work)."""
     rows = session.exec(
-        select(QueueEntry.status, QueueEntry.not_submission, func.count())
+        select(QueueEntry.status, func.count())
         .where(*conditions(query, with_status=False))
-        .group_by(col(QueueEntry.status), col(QueueEntry.not_submission))
+        .group_by(col(QueueEntry.status))
     ).all()
-    found: dict[str, int] = {}
-    for status, set_aside, number in rows:
-        key = "not_submission" if set_aside else str(status)
-        found[key] = found.get(key, 0) + int(number)
-    return found
+    return {str(status): int(number) for status, number in rows}
 
 
 def windows_in_queue(session: Session, track: str | None) -> list[tuple[str, date]]:

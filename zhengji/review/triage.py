@@ -105,6 +105,8 @@ def set_track(
 def set_aside(session: Session, submission: Submission, reason: str, *, actor: str, at: datetime) -> None:
     """Mark the case as not a submission, with the clerk's reason (audited ``not_submission``); its verdict stays."""
     _undecided(submission)
+    if str(submission.verdict) != "unknown":
+        raise TriageError("只有系统未能确定征集事项的邮件可标为非申报来信。")
     reason = reason.strip()
     if not reason:
         raise TriageError("请填写理由，例如“咨询来信，已答复”。")

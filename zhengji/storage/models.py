@@ -411,7 +411,7 @@ class QueueEntryName(SQLModel, table=True):
     """
 
     __tablename__ = "queue_entry_names"
-    __table_args__ = (sa.Index("ix_queue_entry_names_track_key", "track", "key"),)
+    __table_args__ = (sa.Index("ix_queue_entry_names_key_track", "key", "track", "submission_id"),)
 
     submission_id: int = Field(foreign_key="submissions.id", primary_key=True)
     key: str = string(200, primary_key=True)

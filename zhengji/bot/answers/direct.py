@@ -18,7 +18,7 @@ from zhengji.bot.vocabulary import FieldSpec
 from zhengji.bot.wording import days_text
 from zhengji.clock import shanghai_date
 from zhengji.notices.calendar import Window, cn_date, cn_window, position, windows
-from zhengji.notices.registry import Track, load_registry
+from zhengji.notices.registry import Material, Track, load_registry
 
 YES_NO = re.compile(r"吗|么|嘛|可以不|能不能|可不可以|是不是|对不对|对吧|行不行|是否|能否|可否|有没有|要不要|需不需要")
 _ASKS_MAILBOX = re.compile(r"邮箱|邮件|发邮|email|@")
@@ -69,7 +69,7 @@ def channel(track: Track, moment: datetime, text: str, city: str | None) -> str:
         lead = "不可以。" if yes_no and _ASKS_MAILBOX.search(text) else ""
         line = (
             f"{lead}{rule.name}通过{rule.channel}申报，{rule.mailbox}是咨询邮箱，不是受理申报材料的邮箱。"
-            f"{quoted('self_service_system', track)}"
+            f"{quoted('self_service_system', track, notice)}"
         )
         return line
     if rule.route and rule.route_clause:
@@ -81,7 +81,7 @@ def channel(track: Track, moment: datetime, text: str, city: str | None) -> str:
         paper = f"另{rule.paper.removeprefix('须同时')}。" if rule.paper else ""
         # 附件1 填写说明四: "电子版材料发至邮箱：jnzx_zzyfk@gd.gov.cn" (the mailbox of the track's rule).
         mail = f"电子版（WORD版）发至邮箱 {rule.mailbox}（附件1 填写说明四）。"
-        return f"{head}{mail}{paper}{quoted('local_reporting', track)}"
+        return f"{head}{mail}{paper}{quoted('local_reporting', track, notice)}"
     if typed and not any(address == rule.mailbox for address in typed):
         lead = f"不是。{rule.name}的受理邮箱是 {rule.mailbox}。"
     elif yes_no and (typed or re.search(r"(这个|该|此|那个)邮箱|邮箱(对|是)", text)):
@@ -90,8 +90,17 @@ def channel(track: Track, moment: datetime, text: str, city: str | None) -> str:
         lead = f"可以。{rule.name}的申报材料发送至受理邮箱 {rule.mailbox}。"
     else:
         lead = f"{rule.mailbox}（{rule.name}的受理邮箱）。"
-    del notice
-    return f"{lead}{quoted('how_to_submit', track)}"
+    return f"{lead}{quoted('how_to_submit', track, notice)}"
+
+
+def item(track: Track, material: Material, moment: datetime) -> str:
+    """One item of a track's material list, as the notice lists it, with the list's clause."""
+    facts = track_facts(track, moment)
+    rule, notice = facts.rule, facts.notice
+    if rule is None or notice is None:
+        return _unpublished(facts)
+    clause = f"（{rule.materials_clause}）" if rule.materials_clause else ""
+    return f"须提交：{material.name}。这是{rule.name}的申报材料之一，见{notice.number}{clause}所列材料清单。"
 
 
 def can_now(track: Track, moment: datetime) -> str:
@@ -101,7 +110,7 @@ def can_now(track: Track, moment: datetime) -> str:
         return _unpublished(facts)
     rule = facts.rule
     how = f"请通过{rule.channel}申报（{rule.mailbox}仅供咨询）。" if rule.mailbox_role == "consult" else ""
-    clause = quoted("late", track)
+    clause = quoted("late", track, facts.notice)
     if facts.stage is Stage.open and facts.window is not None:
         if rule.window.kind == "deadlines":
             line = (
@@ -133,11 +142,11 @@ def paper(track: Track, moment: datetime) -> str:
     if rule.mailbox_role == "consult" and rule.channel:
         return (
             f"不需要邮寄纸质材料：{rule.name}通过{rule.channel}申报，通知未要求纸质材料。"
-            f"{quoted('self_service_system', track)}"
+            f"{quoted('self_service_system', track, notice)}"
         )
     return (
         f"不需要邮寄纸质材料：{notice.number}只要求将盖章或签字后的电子版发送至受理邮箱 {rule.mailbox}。"
-        f"{quoted('how_to_submit', track)}"
+        f"{quoted('how_to_submit', track, notice)}"
     )
 
 

@@ -73,7 +73,7 @@ def _track_materials(track: Track, day: date) -> str:
     items += [f"{material.name}。" for material in rule.materials]
     head = f"{track_name(track)}（{notice.number}）"
     text = f"{head}须提交以下材料：\n{numbered(items)}" if items else f"{head}：通知未规定须邮寄的表格。"
-    text += f"\n受理邮箱：{rule.mailbox}。"
+    text += f"\n{mailbox_line(rule)}"
     faq = load_faq()
     for topic_id in _NOTES.get(track, ()):
         for source in sources_for(faq.topic(topic_id), [track]):
@@ -82,16 +82,24 @@ def _track_materials(track: Track, day: date) -> str:
     return text
 
 
+def mailbox_line(rule: TrackRule) -> str:
+    """Where the track's materials go. A consultation mailbox (76号 二、（四）4, 140号 三、（一）3) is never called
+    the place to apply: those tracks apply through the channel their notice names."""
+    if rule.mailbox_role == "consult" and rule.channel:
+        return f"申报渠道：{rule.channel}（{rule.mailbox}为咨询邮箱，不受理申报材料）。"
+    return f"受理邮箱：{rule.mailbox}。"
+
+
 def answer_materials(tracks: list[Track], moment: datetime) -> str:
     """The materials of ``tracks``; with no track named, the bot asks which one (the lists differ a lot)."""
     if not tracks:
         registry = load_registry()
         names = "\n".join(
-            f"· {track_name(track)}：受理邮箱 {registry.track_rules(track)[-1][1].mailbox}"
+            f"· {track_name(track)}：{mailbox_line(registry.track_rules(track)[-1][1]).rstrip('。')}"
             for track in registry.tracks()
         )
         return (
             "不同征集事项须提交的材料不同，请告诉我您要申报哪一项，例如“新职业征集要交哪些材料”。"
-            f"各征集事项及其受理邮箱如下：\n{names}"
+            f"各征集事项的申报渠道如下：\n{names}"
         )
     return "\n\n".join(track_materials(track, moment) for track in tracks)

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from zhengji.clock import shanghai_date
 from zhengji.notices.calendar import position, windows
 from zhengji.notices.registry import load_registry
-from zhengji.review.index import sync
+from zhengji.review.index import SET_ASIDE, sync
 from zhengji.review.labels import QUEUE_STATUSES, code_label, track_names
 from zhengji.review.queue import windows_in_queue
 from zhengji.storage.models import QueueEntry, QueueEntryCode, StaffUser
@@ -46,8 +46,7 @@ def backlog(session: Any, track: str | None) -> dict[str, Any]:
     """The open work: cases with no decision that a clerk has not set aside as not a submission, counted by
     status and, for each reviewer (and 未分配), by status; with the count of decided cases that got mail since."""
     where: list[ColumnElement[bool]] = [
-        col(QueueEntry.status).not_in(DECIDED),
-        col(QueueEntry.not_submission).is_(False),
+        col(QueueEntry.status).not_in({*DECIDED, SET_ASIDE}),
     ]
     if track:
         where.append(col(QueueEntry.track) == track)

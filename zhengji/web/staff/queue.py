@@ -101,9 +101,9 @@ def api_submissions(request: Request) -> Response:
         shared = duplicates(session, [entry.submission_id for entry in entries])
         # The verdict and the decision apart (the contract), read from the page's own cases.
         apart = {
-            row[0]: (str(row[1]), str(row[2]) if row[2] is not None else None)
+            row[0]: (str(row[1]), str(row[2]) if row[2] is not None else None, str(row[3]))
             for row in session.exec(
-                select(Submission.id, Submission.verdict, Submission.decision).where(
+                select(Submission.id, Submission.verdict, Submission.decision, Submission.status).where(
                     col(Submission.id).in_([entry.submission_id for entry in entries])
                 )
             ).all()
@@ -118,9 +118,10 @@ def api_submissions(request: Request) -> Response:
                 {
                     "reference": entry.reference,
                     "track": entry.track,
-                    "status": entry.status,
-                    "verdict": apart.get(entry.submission_id, (None, None))[0],
-                    "decision": apart.get(entry.submission_id, (None, None))[1],
+                    # The status shown; the queue's own bucket of a case set aside is no status of the contract.
+                    "status": apart.get(entry.submission_id, (None, None, entry.status))[2],
+                    "verdict": apart.get(entry.submission_id, (None, None, None))[0],
+                    "decision": apart.get(entry.submission_id, (None, None, None))[1],
                     "sender": entry.sender,
                     "received": entry.received_at.isoformat(),
                     "findings": entry.codes.split() if entry.codes else [],

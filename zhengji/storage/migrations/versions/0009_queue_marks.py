@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("submission_id", "key"),
     )
     with op.batch_alter_table("queue_entry_names", schema=None) as batch_op:
-        batch_op.create_index("ix_queue_entry_names_track_key", ["track", "key"], unique=False)
+        batch_op.create_index("ix_queue_entry_names_key_track", ["key", "track", "submission_id"], unique=False)
     op.execute(sa.text("UPDATE queue_entries SET synced_event = 0"))
     # The next sync reads the whole audit trail again, so that every case's row is rebuilt, not only recent ones.
     op.execute(sa.text("DELETE FROM review_marks WHERE name = 'queue_audit_event'"))
@@ -48,7 +48,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("queue_entry_names", schema=None) as batch_op:
-        batch_op.drop_index("ix_queue_entry_names_track_key")
+        batch_op.drop_index("ix_queue_entry_names_key_track")
     op.drop_table("queue_entry_names")
     with op.batch_alter_table("queue_entries", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_queue_entries_center"))
