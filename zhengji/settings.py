@@ -160,6 +160,9 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default=Path("./var"), description="数据目录：数据库文件、原始邮件存储与本地发件箱")
     database_url: str | None = Field(default=None, description="SQLAlchemy 数据库地址")
+    # Where raw mails and attachments are kept: s3://BUCKET/PREFIX (an S3 store every instance shares, reached with
+    # the standard AWS variables); unset: the directory DATA_DIR/blobs (see zhengji.storage.blobs.blob_store).
+    blob_url: str | None = None
     mailboxes: Annotated[list[str], NoDecode] = Field(default_factory=_default_mailboxes)
     # NoDecode: these are given as plain text (host:port, URLs), not JSON, whatever their Python type.
     smtp_listen: Annotated[HostPort | None, NoDecode] = HostPort("127.0.0.1", 2525)
@@ -455,6 +458,17 @@ class Settings(BaseSettings):
             raise ValueError("只支持 sqlite:/// 或 postgresql+psycopg:// 地址")
         return value
 
+    @field_validator("blob_url", mode="before")
+    @classmethod
+    def _blob_url(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if not value.strip():
+                return None
+            from zhengji.storage.blobs import parse_s3_url
+
+            return str(parse_s3_url(value))  # checked here, so that a typo stops start-up, not the first mail
+        return value
+
     @field_validator("log_format")
     @classmethod
     def _log_format(cls, value: str) -> str:
@@ -478,6 +492,7 @@ class Settings(BaseSettings):
 
     @property
     def blob_dir(self) -> Path:
+        """The local blob store's directory; used only when ``ZHENGJI_BLOB_URL`` is unset."""
         return self.data_dir / "blobs"
 
     @property

@@ -305,3 +305,87 @@ def test_unlinking_ends_status_and_notices(bot: Bot, db: Engine, settings: Setti
         events = session.exec(select(AuditEvent.action).where(col(AuditEvent.submission_id) == case.id)).all()
         assert "chat_unlinked" in events
     assert "无需解绑" in bot.answer(chat, "解绑").text
+
+
+def test_the_first_hour_of_a_day_allows_as_many_codes_as_any_other(
+    bot: Bot, db: Engine, settings: Settings, wall: Wall
+) -> None:
+    """The hour and the day that start at the same instant are two counters: a request in the first hour of a
+    (UTC) day is counted once in each, not twice in one row shared by both (which refused the third request)."""
+    wall.moment = datetime(2025, 6, 21, 0, 10, tzinfo=UTC)
+    case = make_submission(db)
+    chat = web("a")
+    for _ in range(3):
+        assert "验证码已发送" in bot.answer(chat, f"绑定 {case.reference}").text
+    assert "过于频繁" in bot.answer(chat, f"绑定 {case.reference}").text
+    assert len(outbox_mails(settings)) == 3
+
+
+def test_a_code_request_is_one_short_transaction(
+    bot: Bot, db: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18: the code, its counters and its queued mail are written by a handful of statements and one
+    commit (the ORM version ran 36 statements: a SELECT and an UPDATE or SAVEPOINT per counter and limit)."""
+    from sqlalchemy import event
+
+    desk = bot.desk
+    assert desk is not None
+    monkeypatch.setattr(desk.mailer, "queued", lambda: None)  # the sender's own transactions come after
+    case = make_submission(db)
+    chat = web("a")
+    statements: list[str] = []
+    commits: list[bool] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        statements.append(statement.split(None, 1)[0].upper())
+
+    def committed(_conn: object) -> None:
+        commits.append(True)
+
+    event.listen(db, "before_cursor_execute", seen)
+    event.listen(db, "commit", committed)
+    try:
+        assert "验证码已发送" in desk.request_code(chat, [case.reference], [])
+    finally:
+        event.remove(db, "before_cursor_execute", seen)
+        event.remove(db, "commit", committed)
+    writes = [statement for statement in statements if statement in {"INSERT", "UPDATE", "DELETE"}]
+    assert len(commits) == 1
+    # the counters (one upsert), the earlier codes and mails expired, the code, its mail, the old rows' tidying
+    assert len(writes) <= 9 and len(statements) <= 14, statements
+    assert desk.mailer.send_due() == 1 and len(outbox_mails(settings)) == 1
+
+
+def test_the_sender_hands_over_a_burst_of_code_mails_in_two_commits(
+    bot: Bot, db: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 18: the sender claims every mail due in one commit and records how each went in one more, instead of
+    two commits a mail, each of which the burst's code requests waited for; the mails it writes are the ones
+    queued, byte for byte in their headers (the center's name, the subject, UTF-8 body, automatic)."""
+    from sqlalchemy import event
+
+    desk = bot.desk
+    assert desk is not None
+    monkeypatch.setattr(desk.mailer, "queued", lambda: None)
+    cases = [make_submission(db, sender=f"burst{number}@example.com") for number in range(3)]
+    for number, case in enumerate(cases):
+        assert "验证码已发送" in desk.request_code(web(f"burst{number}"), [case.reference], [])
+    commits: list[bool] = []
+
+    def committed(_conn: object) -> None:
+        commits.append(True)
+
+    event.listen(db, "commit", committed)
+    try:
+        assert desk.mailer.send_due() == 3
+    finally:
+        event.remove(db, "commit", committed)
+    assert len(commits) == 2
+    mails = outbox_mails(settings)
+    assert sorted(str(mail["To"]) for mail in mails) == [f"burst{number}@example.com" for number in range(3)]
+    for mail in mails:
+        assert mail["From"].addresses[0].display_name == "上海市职业技能鉴定中心"
+        assert mail["Subject"] == "【身份验证】申报进度查询验证码"
+        assert mail["Date"] and mail["Message-ID"] and mail["Auto-Submitted"] == "auto-generated"
+        assert mail.get_content_charset() == "utf-8" and len(code_in(mail)) == 6
+    assert desk.mailer.send_due() == 0 and len(outbox_mails(settings)) == 3  # nothing sent twice

@@ -12,7 +12,6 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from tests.bot.support import (
     wait_for,
 )
 from tests.bot.telegram_server import BotAPI, BotAPIServer
-from zhengji.bot.codemail import CodeMailSender
+from zhengji.bot.codemail import CodeMailSender, RawMail
 from zhengji.bot.component import BotComponent
 from zhengji.bot.conversation import Chat
 from zhengji.bot.links import CODES_BUSY_TEXT, CODES_PER_CLIENT_HOUR_TEXT, UNVERIFIED_TEXT, Desk, Origin
@@ -165,9 +164,9 @@ def test_the_answer_never_waits_for_the_mail_provider(tmp_path: Path) -> None:
     case = make_submission(engine)
     runtime = BotRuntime(settings, engine)
     provider_answers = threading.Event()
-    sent: list[EmailMessage] = []
+    sent: list[RawMail] = []
 
-    def slow_provider(message: EmailMessage) -> None:
+    def slow_provider(message: RawMail) -> None:
         provider_answers.wait(30)
         sent.append(message)
 

@@ -8,6 +8,7 @@ import pytest
 from zhengji.bot.catalog import read_codes
 from zhengji.bot.text import normalize
 from zhengji.bot.understand import Intent, understand
+from zhengji.notices.registry import Track
 
 
 @pytest.mark.parametrize(
@@ -64,3 +65,17 @@ def test_commands_decide_the_intent() -> None:
     assert understand("/eligible@zhengji_bot 4-4-5-5").command is Intent.eligibility
     assert understand("/unbind").command is Intent.unlink
     assert understand("/nosuchcommand").command is Intent.help
+
+
+def test_a_question_word_with_me_is_no_yes_no_particle() -> None:
+    from zhengji.bot.answers.direct import YES_NO
+
+    assert not YES_NO.search("319号是什么时候发的") and not YES_NO.search("怎么交")
+    assert YES_NO.search("可以这么交么")
+
+
+def test_the_special_ability_summary_is_no_new_occupation_form() -> None:
+    from zhengji.bot.vocabulary import tracks_in
+
+    assert Track.new_occupation not in tracks_in("专项职业能力考核项目推荐汇总表要盖章吗")
+    assert tracks_in("职业工种推荐截止哪天") == [Track.skill_level_occupation]

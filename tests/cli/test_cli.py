@@ -304,7 +304,7 @@ def test_reprocess_queues_a_corrected_reply_only_when_asked(tmp_path: Path) -> N
     from zhengji.mailbox.intake import Receipt, keep
     from zhengji.mailbox.pipeline import Pipeline
     from zhengji.settings import load_settings
-    from zhengji.storage.blobs import BlobStore
+    from zhengji.storage.blobs import blob_store
     from zhengji.storage.db import make_engine
     from zhengji.storage.migrate import upgrade
     from zhengji.storage.models import Message, MessageSource, MessageState, Reply, Submission
@@ -317,7 +317,7 @@ def test_reprocess_queues_a_corrected_reply_only_when_asked(tmp_path: Path) -> N
     received = receipt_time(raw)
     assert received is not None
     to = "yanfa312@126.com"
-    keep(engine, BlobStore(settings.blob_dir), raw, Receipt(MessageSource.smtp, to, received, None, [to]))
+    keep(engine, blob_store(settings), raw, Receipt(MessageSource.smtp, to, received, None, [to]))
     pipeline = Pipeline(engine, settings)
     while pipeline.run_once():
         pass
@@ -366,7 +366,7 @@ def test_reprocess_outdated_picks_what_an_older_parser_read(tmp_path: Path) -> N
     from zhengji.mailbox.pipeline import Pipeline
     from zhengji.parsers.document import PARSER_VERSION
     from zhengji.settings import load_settings
-    from zhengji.storage.blobs import BlobStore
+    from zhengji.storage.blobs import blob_store
     from zhengji.storage.db import make_engine
     from zhengji.storage.migrate import upgrade
     from zhengji.storage.models import Document, MessageSource, Submission
@@ -374,7 +374,7 @@ def test_reprocess_outdated_picks_what_an_older_parser_read(tmp_path: Path) -> N
     settings = load_settings(data_dir=tmp_path / "var")
     engine = make_engine(settings.resolved_database_url)
     upgrade(engine)
-    store = BlobStore(settings.blob_dir)
+    store = blob_store(settings)
     to = "yanfa312@126.com"
     for name in ("netease_sh_word_only.eml", "foxmail_special_ability_project.eml"):
         raw = (Path(__file__).resolve().parents[1] / "fixtures" / "mail" / name).read_bytes()
@@ -410,7 +410,7 @@ def test_reprocess_failed_puts_failed_mail_back_on_its_path(tmp_path: Path) -> N
 
     from tests.mailbox.pipeline_support import CORPUS, arrive, outbox, settle
     from zhengji.settings import load_settings
-    from zhengji.storage.blobs import BlobStore
+    from zhengji.storage.blobs import LocalBlobStore
     from zhengji.storage.db import make_engine
     from zhengji.storage.migrate import upgrade
     from zhengji.storage.models import Message, MessageState
@@ -423,7 +423,7 @@ def test_reprocess_failed_puts_failed_mail_back_on_its_path(tmp_path: Path) -> N
     with Session(engine) as session:
         message = session.get(Message, message_id)
         assert message is not None
-        stored = BlobStore(settings.blob_dir).path(message.sha256)
+        stored = LocalBlobStore(settings.blob_dir).path(message.sha256)
     stored.write_bytes(b"damaged")  # a disk fault: the pipeline cannot read the mail and gives it to staff
     settle(engine, settings)
     env = {"ZHENGJI_DATA_DIR": str(tmp_path / "var")}

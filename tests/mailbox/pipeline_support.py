@@ -18,7 +18,7 @@ from zhengji.mailbox.envelope import receipt_time
 from zhengji.mailbox.intake import Receipt, keep
 from zhengji.mailbox.pipeline import Pipeline
 from zhengji.settings import Settings
-from zhengji.storage.blobs import BlobStore
+from zhengji.storage.blobs import blob_store
 from zhengji.storage.models import Message, MessageSource, MessageState
 
 CORPUS = Path(__file__).resolve().parents[1] / "fixtures" / "mail"
@@ -30,7 +30,7 @@ def arrive(engine: Engine, settings: Settings, raw: bytes, to: str = SH) -> int:
     """Store ``raw`` as the SMTP server would, received when its topmost Received: header says."""
     received = receipt_time(raw)
     assert received is not None
-    row = keep(engine, BlobStore(settings.blob_dir), raw, Receipt(MessageSource.smtp, to, received, None, [to]))
+    row = keep(engine, blob_store(settings), raw, Receipt(MessageSource.smtp, to, received, None, [to]))
     assert row.id is not None
     return row.id
 

@@ -35,7 +35,7 @@ from tests.mailbox.crash_support import Service
 from tests.mailbox.hostile_builders import FORGED_VERDICT, MAILBOX, HostileMail
 from tests.servers.ports import free_port
 from zhengji.clock import SHANGHAI
-from zhengji.storage.blobs import BlobStore
+from zhengji.storage.blobs import LocalBlobStore
 from zhengji.storage.db import make_engine
 from zhengji.storage.models import Message, MessageState
 
@@ -195,7 +195,7 @@ def _unsettled(engine_url: str, message_ids: set[str]) -> set[str]:
 
 def _collect(database_url: str, data_dir: Path) -> tuple[dict[str, list[Stored]], dict[str, list[EmailMessage]]]:
     engine = make_engine(database_url)
-    blobs = BlobStore(data_dir / "blobs")
+    blobs = LocalBlobStore(data_dir / "blobs")
     stored: dict[str, list[Stored]] = {}
     try:
         with Session(engine) as session:

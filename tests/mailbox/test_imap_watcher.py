@@ -33,7 +33,7 @@ from zhengji.mailbox.imap_watcher import (
     uid_set,
 )
 from zhengji.settings import Settings, load_settings
-from zhengji.storage.blobs import BlobStore
+from zhengji.storage.blobs import LocalBlobStore, blob_store
 from zhengji.storage.models import Message, MessageSource, MessageState
 
 
@@ -93,7 +93,7 @@ def watcher_for(
 ) -> RecordingWatcher:
     account = IMAPAccount(server.host, server.port, server.username, server.password, folder, tls=False)
     return RecordingWatcher(
-        account, engine, BlobStore(tmp_path / "blobs"), backoff=0.2, max_backoff=1.0, tick=0.5, **options
+        account, engine, LocalBlobStore(tmp_path / "blobs"), backoff=0.2, max_backoff=1.0, tick=0.5, **options
     )
 
 
@@ -140,7 +140,7 @@ def test_mails_already_in_the_folder_are_kept_in_uid_order_with_internaldate(
     rows = kept(engine)
     assert [row.imap_uid for row in rows] == uids == sorted(uids)
     assert [row.received_at for row in rows] == [*arrived, arrived[0]]
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = LocalBlobStore(tmp_path / "blobs")
     assert [blobs.get(row.sha256) for row in rows] == raws  # byte for byte what the server holds
     assert {(row.source, row.mailbox, row.imap_uidvalidity) for row in rows} == {
         (MessageSource.imap, "zhengji/INBOX", dovecot.uidvalidity())
@@ -303,7 +303,7 @@ def test_the_component_keeps_mail_and_stops_when_told(
     asyncio.run(serve())
     row = kept(engine)[0]
     assert row.mailbox == "zhengji/INBOX"
-    assert BlobStore(settings.blob_dir).get(row.sha256) == mail(1)
+    assert blob_store(settings).get(row.sha256) == mail(1)
 
 
 def test_internaldate_is_read_whatever_the_locale() -> None:
@@ -489,7 +489,7 @@ def test_finished_mails_move_to_a_chinese_folder_that_is_created_and_the_rest_st
     assert "UID MOVE" in watcher.commands
     assert not {"EXPUNGE", "UID EXPUNGE"} & set(watcher.commands)
     # The moved mails are the very ones kept: same bytes in the done folder.
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = LocalBlobStore(tmp_path / "blobs")
     reader = dovecot.client()
     try:
         reader.select(mutf7(DONE), readonly=True)

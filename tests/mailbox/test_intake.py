@@ -15,7 +15,7 @@ from sqlmodel import Session, func, select
 
 from zhengji.mailbox import intake as intake_module
 from zhengji.mailbox.intake import GroupCommit, Receipt, keep, message_id_of, stage
-from zhengji.storage.blobs import BlobStore
+from zhengji.storage.blobs import LocalBlobStore
 from zhengji.storage.models import Message, MessageSource, MessageState
 
 RAW = "Message-ID: <abc@foxmail.com>\r\nSubject: 新职业\r\n\r\n正文\r\n".encode()
@@ -24,7 +24,7 @@ SMTP_RECEIPT = Receipt(MessageSource.smtp, "yanfa312@126.com", AT, "a@example.co
 
 
 def test_kept_mail_has_its_blob_and_row(engine: Engine, tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = LocalBlobStore(tmp_path / "blobs")
     receipt = Receipt(MessageSource.smtp, "yanfa312@126.com", AT, "a@example.com", ["yanfa312@126.com"])
     row = keep(engine, blobs, RAW, receipt)
     assert blobs.get(row.sha256) == RAW
@@ -33,7 +33,7 @@ def test_kept_mail_has_its_blob_and_row(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_the_same_imap_uid_is_kept_once(engine: Engine, tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = LocalBlobStore(tmp_path / "blobs")
     receipt = Receipt(MessageSource.imap, "yanfa312@126.com/INBOX", AT, imap_uidvalidity=7, imap_uid=42)
     first = keep(engine, blobs, RAW, receipt)
     second = keep(engine, blobs, RAW, receipt)
@@ -43,18 +43,18 @@ def test_the_same_imap_uid_is_kept_once(engine: Engine, tmp_path: Path) -> None:
 
 
 def test_two_smtp_deliveries_are_two_rows(engine: Engine, tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = LocalBlobStore(tmp_path / "blobs")
     receipt = Receipt(MessageSource.smtp, "yanfa312@126.com", AT)
     assert keep(engine, blobs, RAW, receipt).id != keep(engine, blobs, RAW, receipt).id
 
 
 def test_a_mail_without_headers_is_still_kept(engine: Engine, tmp_path: Path) -> None:
-    row = keep(engine, BlobStore(tmp_path), b"\xff\xfe not a mail", Receipt(MessageSource.file, "import", AT))
+    row = keep(engine, LocalBlobStore(tmp_path), b"\xff\xfe not a mail", Receipt(MessageSource.file, "import", AT))
     assert row.message_id is None
 
 
 def test_rows_handed_over_together_are_committed_each_with_its_id(engine: Engine, tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = LocalBlobStore(tmp_path / "blobs")
     committer = GroupCommit(engine)
     raws = {f"<m{n}@foxmail.com>": RAW.replace(b"<abc@", f"<m{n}@".encode()) for n in range(40)}
     try:
@@ -76,7 +76,7 @@ def test_rows_handed_over_together_are_committed_each_with_its_id(engine: Engine
 def test_one_row_the_database_refuses_fails_alone(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = LocalBlobStore(tmp_path / "blobs")
     uid = Receipt(MessageSource.imap, "yanfa312@126.com/INBOX", AT, imap_uidvalidity=7, imap_uid=42)
     keep(engine, blobs, RAW, uid)
     # The first commit waits at a gate, so that the next three rows queue up and are tried as one group.
@@ -111,7 +111,7 @@ def test_one_row_the_database_refuses_fails_alone(
 
 
 def test_a_closed_committer_commits_what_it_was_given_and_takes_nothing_more(engine: Engine, tmp_path: Path) -> None:
-    blobs = BlobStore(tmp_path / "blobs")
+    blobs = LocalBlobStore(tmp_path / "blobs")
     committer = GroupCommit(engine)
     futures = [committer.submit(stage(blobs, RAW + bytes([n]), SMTP_RECEIPT)) for n in range(5)]
     assert committer.close(timeout=30)

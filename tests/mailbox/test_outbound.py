@@ -24,11 +24,18 @@ from sqlmodel import select
 from tests.mailbox.eml_builders import foxmail_mail
 from tests.mailbox.pipeline_support import SH, arrive, drain, settle
 from tests.servers.ports import free_port
-from zhengji.mailbox.outbox import MAX_THREAD, thread_references
+from zhengji.mailbox.outbox import (
+    MAX_THREAD,
+    DeliveryRefused,
+    deliver_raw_to_maildir,
+    maildir_name,
+    send_smtp_raw,
+    thread_references,
+)
 from zhengji.mailbox.pipeline import MAX_SEND_ATTEMPTS, Pipeline
 from zhengji.mailbox.retry import retry_failed
 from zhengji.settings import Settings, load_settings
-from zhengji.storage.blobs import BlobStore
+from zhengji.storage.blobs import blob_store
 from zhengji.storage.models import AuditEvent, Message, MessageState, Reply, ReplyState
 
 RECEIVED = b"Received: by mx.126.com; Sat, 21 Jun 2025 10:00:00 +0800\r\n"
@@ -150,7 +157,7 @@ def test_sending_gives_up_after_about_a_day_and_staff_can_send_again(
     assert handler.taken == []
 
     handler.busy = False
-    [retried] = retry_failed(engine, BlobStore(settings.blob_dir), Pipeline(engine, settings).now())
+    [retried] = retry_failed(engine, blob_store(settings), Pipeline(engine, settings).now())
     assert (retried.message_id, retried.step) == (message_id, MessageState.checked)
     settle(engine, settings)
     assert state_of(engine, message_id) == (MessageState.replied, [ReplyState.sent])
@@ -164,3 +171,30 @@ def test_a_long_thread_keeps_its_first_and_latest_mails() -> None:
     assert thread_references([], "<only@example.com>") == "<only@example.com>"
     assert thread_references(["<a@x>", "<a@x>"], "") == "<a@x>"
     assert thread_references([], None) is None
+
+
+def test_a_mail_already_in_bytes_is_handed_over_as_it_was_queued(
+    provider: tuple[Provider, int], settings: Settings, tmp_path: Path
+) -> None:
+    """The code mail sender's bytes path: the Maildir file is named by the Message-ID (a retry writes nothing
+    new) and holds LF lines; the SMTP account gets the same bytes with CRLF, and a 5xx is final."""
+    raw = (
+        b"From: =?utf-8?b?5LiK5rW3?= <yanfa312@126.com>\r\nTo: a@example.com\r\nMessage-ID: <x1@zhengji.local>\r\n"
+        b'Subject: =?utf-8?b?6aqM6K+B56CB?=\r\nContent-Type: text/plain; charset="utf-8"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n5oKo5aW9\r\n.\r\n"
+    )
+    outbox = tmp_path / "outbox"
+    first = deliver_raw_to_maildir(outbox, raw, "<x1@zhengji.local>")
+    again = deliver_raw_to_maildir(outbox, raw, "<x1@zhengji.local>")
+    assert first == again == outbox / "new" / maildir_name("<x1@zhengji.local>")
+    assert [path.name for path in (outbox / "new").iterdir()] == [first.name] and not list((outbox / "tmp").iterdir())
+    assert first.read_bytes() == raw.replace(b"\r\n", b"\n")
+    handler, _ = provider
+    assert settings.outbound_smtp_url is not None
+    send_smtp_raw(settings.outbound_smtp_url, raw.replace(b"\r\n", b"\n"), "yanfa312@126.com", ["a@example.com"])
+    [taken] = handler.taken
+    assert taken["Message-ID"] == "<x1@zhengji.local>" and str(taken["Subject"]) == "验证码"
+    body = taken.get_body()
+    assert body is not None and body.get_content() == "您好"
+    with pytest.raises(DeliveryRefused):
+        send_smtp_raw(settings.outbound_smtp_url, raw, "yanfa312@126.com", ["gone@example.com"])

@@ -26,7 +26,7 @@ from zhengji.mailbox.reprocess import ReplyOutcome, reprocess
 from zhengji.mailbox.retry import retry_failed
 from zhengji.mailbox.workers import PipelineComponent
 from zhengji.settings import Settings, load_settings
-from zhengji.storage.blobs import BlobStore
+from zhengji.storage.blobs import LocalBlobStore, blob_store
 from zhengji.storage.models import (
     AuditEvent,
     Document,
@@ -140,7 +140,7 @@ def test_a_worker_that_died_leaves_its_mail_to_another(engine: Engine, settings:
 
 def test_a_failing_step_is_retried_later(engine: Engine, settings: Settings) -> None:
     message_id = arrive(engine, settings, (CORPUS / "netease_sh_word_only.eml").read_bytes())
-    BlobStore(settings.blob_dir).path(_sha(engine, message_id)).write_bytes(b"damaged")
+    LocalBlobStore(settings.blob_dir).path(_sha(engine, message_id)).write_bytes(b"damaged")
     pipeline = Pipeline(engine, settings)
     assert pipeline.run_once() is True
     with Session(engine) as session:
@@ -307,7 +307,7 @@ def test_back_filled_old_mail_is_filed_but_not_answered(engine: Engine, settings
     raw = (CORPUS / "netease_sh_word_only.eml").read_bytes()
     received = receipt_time(raw)
     assert received is not None
-    blobs = BlobStore(settings.blob_dir)
+    blobs = blob_store(settings)
     old = keep(engine, blobs, raw, Receipt(MessageSource.file, "ingest", received, reply_wanted=False))
     drain(Pipeline(engine, settings))
     with Session(engine) as session:
@@ -356,7 +356,7 @@ def test_a_mail_that_keeps_failing_goes_to_staff_and_its_sender_is_told(
 
     # The fault is fixed; a clerk puts the mail back. It resumes at the check, and the verdict follows.
     monkeypatch.undo()
-    [retried] = retry_failed(engine, BlobStore(settings.blob_dir), Pipeline(engine, settings).now())
+    [retried] = retry_failed(engine, blob_store(settings), Pipeline(engine, settings).now())
     assert (retried.message_id, retried.step) == (message_id, MessageState.parsed)
     assert "a fault in the check" in retried.last_error
     settle(engine, settings)
@@ -374,7 +374,7 @@ def test_a_mail_that_keeps_failing_goes_to_staff_and_its_sender_is_told(
 
 def test_an_unreadable_stored_mail_goes_to_staff_without_a_notice(engine: Engine, settings: Settings) -> None:
     message_id = arrive(engine, settings, (CORPUS / "netease_sh_word_only.eml").read_bytes())
-    BlobStore(settings.blob_dir).path(_sha(engine, message_id)).write_bytes(b"damaged")
+    LocalBlobStore(settings.blob_dir).path(_sha(engine, message_id)).write_bytes(b"damaged")
     settle(engine, settings)
     with Session(engine) as session:
         message = session.get(Message, message_id)

@@ -20,7 +20,7 @@ from zhengji.mailbox.intake import Receipt, keep
 from zhengji.mailbox.mime import parse_mail
 from zhengji.mailbox.pipeline import MAX_HEADER_BYTES, Pipeline, read_mail
 from zhengji.settings import Settings, load_settings
-from zhengji.storage.blobs import BlobStore
+from zhengji.storage.blobs import blob_store
 from zhengji.storage.models import AuditEvent, Message, MessageSource, MessageState, Reply, ReplyState, Submission
 
 RECEIVED = b"Received: by mx.126.com; Mon, 23 Jun 2025 10:00:00 +0800\r\n"
@@ -36,9 +36,7 @@ def settings(engine: Engine, tmp_path: Path) -> Settings:
 def receive(engine: Engine, settings: Settings, raw: bytes, envelope_from: str) -> int:
     received = receipt_time(raw)
     assert received is not None
-    row = keep(
-        engine, BlobStore(settings.blob_dir), raw, Receipt(MessageSource.smtp, SH, received, envelope_from, [SH])
-    )
+    row = keep(engine, blob_store(settings), raw, Receipt(MessageSource.smtp, SH, received, envelope_from, [SH]))
     assert row.id is not None
     return row.id
 
@@ -65,7 +63,7 @@ def test_header_values_longer_than_their_columns_are_answered(engine: Engine, se
     # A mail with no file is a question: answered in its thread, with no 受理编号 (it is not a submission).
     assert reply["To"] == "hr@yiwu-tech.com.cn" and str(reply["Subject"]).startswith("Re: 关于报送新职业信息建议书的函")
     # The raw mail keeps every character.
-    assert parse_mail(BlobStore(settings.blob_dir).get(message.sha256)).subject == LONG_SUBJECT
+    assert parse_mail(blob_store(settings).get(message.sha256)).subject == LONG_SUBJECT
 
 
 def test_an_address_no_mail_server_would_take_gets_no_reply_rather_than_a_trimmed_one(

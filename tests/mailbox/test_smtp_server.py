@@ -26,7 +26,7 @@ from tests.mailbox.eml_builders import foxmail_mail, wps_mail
 from zhengji.clock import SHANGHAI
 from zhengji.mailbox.smtp_server import SMTPComponent
 from zhengji.settings import HostPort, Settings
-from zhengji.storage.blobs import BlobStore
+from zhengji.storage.blobs import BlobStore, LocalBlobStore, blob_store
 from zhengji.storage.db import make_engine
 from zhengji.storage.migrate import upgrade
 from zhengji.storage.models import Message, MessageSource, MessageState
@@ -106,8 +106,8 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
 
 
 @pytest.fixture
-def blobs(tmp_path: Path) -> BlobStore:
-    return BlobStore(tmp_path / "blobs")
+def blobs(tmp_path: Path) -> LocalBlobStore:
+    return LocalBlobStore(tmp_path / "blobs")
 
 
 @pytest.fixture
@@ -237,7 +237,7 @@ def test_the_workers_are_woken_for_each_stored_mail_and_only_then(
     assert len(rings) == len(stored(engine)) == 2
 
 
-class FullDisk(BlobStore):
+class FullDisk(LocalBlobStore):
     def put(self, data: bytes) -> str:
         raise OSError(errno.ENOSPC, "No space left on device")
 
@@ -264,7 +264,7 @@ def test_a_full_disk_answers_451_and_keeps_nothing(
 def test_a_database_that_cannot_take_the_row_answers_451(tmp_path: Path) -> None:
     unmigrated = make_engine(f"sqlite:///{tmp_path / 'empty.db'}")  # no tables: every insert fails
     try:
-        component = SMTPComponent(make_settings(tmp_path), engine=unmigrated, blobs=BlobStore(tmp_path / "blobs"))
+        component = SMTPComponent(make_settings(tmp_path), engine=unmigrated, blobs=LocalBlobStore(tmp_path / "blobs"))
         with Running(component) as server, server.client() as client:
             with pytest.raises(smtplib.SMTPDataError) as failure:
                 client.sendmail(SENDER[1], [MAILBOX], proposal_mail())
@@ -314,7 +314,7 @@ def test_the_component_builds_its_store_from_the_settings_and_stops_with_421(tmp
         [row] = stored(setup)
     finally:
         setup.dispose()
-    assert BlobStore(settings.blob_dir).get(row.sha256) == raw
+    assert blob_store(settings).get(row.sha256) == raw
 
 
 def test_a_busy_port_fails_with_a_clear_message(server: Running, engine: Engine, tmp_path: Path) -> None:

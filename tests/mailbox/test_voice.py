@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
+from email.header import decode_header, make_header
 from email.policy import default
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -122,9 +123,12 @@ def test_the_code_mail_speaks_for_the_mailbox_it_is_sent_from() -> None:
     code = CodeMail(to="hr@example.com", from_address=GD, office=SH_CENTER, channel="web", code="123456",
                     subject_of="本邮箱所发申报材料", minutes=15, attempts=5, today=GD_OPEN.date())  # fmt: skip
     sent = compose_code_mail(code)
-    body = sent.get_content()
+    payload = sent.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    body = payload.decode(sent.get_content_charset() or "utf-8")
     assert body.rstrip().splitlines()[-3:] == [GD_CENTER, load_registry().centers[1].contact, "2026年7月1日"]
-    assert GD_CENTER in str(sent["From"]) and SH_CENTER not in body
+    sender = str(make_header(decode_header(sent["From"])))
+    assert GD_CENTER in sender and SH_CENTER not in body
 
 
 # --- early is not late ------------------------------------------------------------------------------------

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from zhengji.storage.blobs import BlobNotFound, BlobStore
+from zhengji.storage.blobs import BlobNotFound, LocalBlobStore
 
 
 def test_put_returns_sha256_and_get_returns_the_bytes(tmp_path: Path) -> None:
-    store = BlobStore(tmp_path / "blobs")
+    store = LocalBlobStore(tmp_path / "blobs")
     raw = "Subject: 新职业建议书\r\n\r\n正文".encode()
     digest = store.put(raw)
     assert digest == hashlib.sha256(raw).hexdigest()
@@ -20,7 +20,7 @@ def test_put_returns_sha256_and_get_returns_the_bytes(tmp_path: Path) -> None:
 
 
 def test_the_same_bytes_are_stored_once(tmp_path: Path) -> None:
-    store = BlobStore(tmp_path)
+    store = LocalBlobStore(tmp_path)
     first = store.put(b"same mail")
     second = store.put(b"same mail")
     assert first == second
@@ -28,18 +28,18 @@ def test_the_same_bytes_are_stored_once(tmp_path: Path) -> None:
 
 
 def test_no_temporary_file_is_left_behind(tmp_path: Path) -> None:
-    store = BlobStore(tmp_path)
+    store = LocalBlobStore(tmp_path)
     store.put(b"a" * 100_000)
     assert not list(tmp_path.rglob(".incoming-*"))
 
 
 def test_missing_blob_is_reported(tmp_path: Path) -> None:
     with pytest.raises(BlobNotFound):
-        BlobStore(tmp_path).get("0" * 64)
+        LocalBlobStore(tmp_path).get("0" * 64)
 
 
 def test_damaged_blob_is_not_served(tmp_path: Path) -> None:
-    store = BlobStore(tmp_path)
+    store = LocalBlobStore(tmp_path)
     digest = store.put(b"original bytes")
     store.path(digest).write_bytes(b"changed on disk")
     with pytest.raises(OSError, match="damaged"):
@@ -48,4 +48,4 @@ def test_damaged_blob_is_not_served(tmp_path: Path) -> None:
 
 def test_only_digests_name_blobs(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
-        BlobStore(tmp_path).path("../../etc/passwd")
+        LocalBlobStore(tmp_path).path("../../etc/passwd")

@@ -15,6 +15,7 @@ from zhengji.bot.vocabulary import FieldSpec, SilentSpec, material_items, vocabu
 from zhengji.notices.registry import Material, Track
 
 _PAPER_WORDS = re.compile(r"纸质|纸本|纸版|书面|打印")
+_ELECTRONIC_WORDS = re.compile(r"电子|邮箱|邮件|word|pdf|系统")
 
 
 @dataclass(frozen=True)
@@ -68,8 +69,15 @@ def acts_in(text: str) -> list[Act]:
         found = [act for act in found if act.id != "compare"]  # a comparison the bot knows is 319 beside 76
     if {"channel", "paper"} <= ids and not _PAPER_WORDS.search(text):
         found = [act for act in found if act.id != "paper"]  # "寄到哪里": where, and the answer names the post
+    elif {"channel", "paper"} <= ids and not _ELECTRONIC_WORDS.search(text):
+        found = [act for act in found if act.id != "channel"]  # "纸质版寄到哪里": the paper answer names the post
     if {"history", "compare"} <= ids:
         found = [act for act in found if act.id != "history"]
+    if "visual" in ids:
+        # "短视频资料怎么交": the visual materials' own clause answers how and where they go.
+        found = [act for act in found if act.id != "channel" and (act.id != "paper" or _PAPER_WORDS.search(text))]
+    if "filler" in ids:
+        found = [act for act in found if act.id not in {"who_may", "item"}]  # "汇总表是推荐单位填的吧"
     if "silent" in ids:
         # "纸质版要几份": the copies are the silent subject, not a question whether paper is needed.
         found = [act for act in found if act.id != "paper" or not _silent_copies(found)]

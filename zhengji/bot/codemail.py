@@ -8,25 +8,29 @@ over, or once its code expired); otherwise only its hash is kept (:mod:`zhengji.
 
 from __future__ import annotations
 
-import email
 import email.policy
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from email.message import EmailMessage
-from email.utils import formataddr, make_msgid
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
+from email.parser import BytesHeaderParser
+from email.utils import formataddr, make_msgid, parseaddr
 from functools import cache
 
+import sqlalchemy as sa
 from jinja2 import Environment, PackageLoader, StrictUndefined
-from sqlalchemy import delete, or_, update
-from sqlalchemy.engine import Engine
+from sqlalchemy import bindparam, delete, insert, or_, update
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col, select
 
 from zhengji.clock import Clock
-from zhengji.mailbox.outbox import DeliveryRefused, date_header, deliver_to_maildir, send_smtp, sender_name
+from zhengji.mailbox.outbox import DeliveryRefused, date_header, deliver_raw_to_maildir, send_smtp_raw, sender_name
 from zhengji.notices.calendar import cn_date
 from zhengji.notices.registry import load_registry
 from zhengji.settings import Settings
@@ -41,6 +45,25 @@ CLAIM_SECONDS = 120
 BATCH = 50
 RETRY_SECONDS = 5
 MAX_RETRY_SECONDS = 120
+
+_MAILS = ChatCodeMail.__table__  # type: ignore[attr-defined]
+_WRITERS: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
+_WRITERS_LOCK = threading.Lock()
+
+
+def writer(engine: Engine) -> threading.Lock:
+    """The lock this process's code requests and code mail sender take around their write transactions.
+
+    On SQLite a second writer that finds the database locked is put to sleep by SQLite's busy handler for 1, 2,
+    5, 10 … ms, however soon the first one commits: in a burst two answer threads and the sender thread asking
+    for the write lock at once left the CPU idle while answers waited (issue 18). Queued on this lock instead,
+    the next writer starts the moment the previous one commits. Other processes still meet the busy handler."""
+    with _WRITERS_LOCK:
+        lock = _WRITERS.get(engine)
+        if lock is None:
+            lock = _WRITERS[engine] = threading.Lock()
+        return lock
+
 
 CHANNEL_NAMES = {
     "web": "网页在线咨询",
@@ -75,12 +98,25 @@ def _environment() -> Environment:
     )
 
 
-def compose(mail: CodeMail) -> EmailMessage:
+SUBJECT = "【身份验证】申报进度查询验证码"
+WIRE = email.policy.compat32.clone(linesep="\r\n")
+"""How a code mail is queued: the bytes an SMTP server is given (CRLF), headers and body already encoded."""
+
+
+def compose(mail: CodeMail) -> Message:
     """The mail, marked automatic (RFC 3834) so that no responder answers it.
 
     It speaks for the center that owns the mailbox it is sent from (the one the applicant wrote to), with that
     center's contact line; ``office`` signs it only when no center owns that address.
+
+    Built as a ``MIMEText`` under the compat32 policy (0.2 ms), not as an ``EmailMessage`` under the default
+    policy (0.9 ms, its header registry parsing each header back): the mail is composed inside the code
+    request's write transaction, which every other code request of the burst waits for (issue 18). The
+    headers it needs are few and fixed: the center's name and the subject as RFC 2047 words, the body in UTF-8
+    and base64 (7-bit safe on any relay).
     """
+    if any(char in mail.to for char in "\r\n"):
+        raise ValueError("a code mail's recipient holds a line break")
     channel_name = CHANNEL_NAMES.get(mail.channel, "在线咨询")
     center = load_registry().center_of_mailbox(mail.from_address)
     body = (
@@ -98,16 +134,36 @@ def compose(mail: CodeMail) -> EmailMessage:
             today=cn_date(mail.today),
         )
     )
-    message = EmailMessage()
-    message["From"] = formataddr((sender_name(mail.from_address), mail.from_address))
+    message = MIMEText(body, "plain", "utf-8")
+    message["From"] = formataddr((sender_name(mail.from_address), mail.from_address), charset="utf-8")
     message["To"] = mail.to
     message["Date"] = date_header()
-    message["Subject"] = "【身份验证】申报进度查询验证码"
+    message["Subject"] = Header(SUBJECT, "utf-8", header_name="Subject")  # type: ignore[assignment]  # folded when generated
     message["Message-ID"] = make_msgid("chatcode", domain="zhengji.local")
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
-    message.set_content(body, charset="utf-8")
     return message
+
+
+@dataclass(frozen=True)
+class RawMail:
+    """A queued code mail as the sender hands it over: its bytes as stored, and what delivery needs of them."""
+
+    raw: bytes
+    sender: str
+    recipient: str
+    message_id: str
+
+    @classmethod
+    def of(cls, raw: bytes, recipient: str) -> RawMail:
+        """Read only the headers (the body is already encoded): the sender neither parses nor writes the mail
+        again (issue 18: that cost 3 ms a mail on the core the answers share)."""
+        headers = BytesHeaderParser(policy=email.policy.compat32).parsebytes(raw)
+        return cls(raw, parseaddr(str(headers["From"] or ""))[1], recipient, str(headers["Message-ID"] or ""))
+
+    def message(self) -> Message:
+        """The mail parsed (for a transport that wants a message object, and tests)."""
+        return email.message_from_bytes(self.raw, policy=email.policy.default)
 
 
 class OutboxMailer:
@@ -116,11 +172,11 @@ class OutboxMailer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def send(self, message: EmailMessage) -> None:
+    def send(self, mail: RawMail) -> None:
         if self.settings.outbound_smtp_url is None:
-            deliver_to_maildir(self.settings.outbox_dir, message)
+            deliver_raw_to_maildir(self.settings.outbox_dir, mail.raw, mail.message_id)
         else:
-            send_smtp(self.settings.outbound_smtp_url, message, timeout=30)
+            send_smtp_raw(self.settings.outbound_smtp_url, mail.raw, mail.sender, [mail.recipient], timeout=30)
 
 
 class CodeMailSender:
@@ -135,7 +191,7 @@ class CodeMailSender:
     nothing); a refusal for good (``5xx``) is not tried again. Times are the real clock's.
     """
 
-    def __init__(self, engine: Engine, send: Callable[[EmailMessage], None], clock: Clock | None = None) -> None:
+    def __init__(self, engine: Engine, send: Callable[[RawMail], None], clock: Clock | None = None) -> None:
         self.engine = engine
         self._send = send
         self.clock = clock or Clock()
@@ -211,93 +267,135 @@ class CodeMailSender:
             with self._idle:
                 self._busy = True
             try:
-                due = self._due_ids()
-                for mail_id in due:
-                    sent += self._send_one(mail_id)
+                claimed, handed = self._send_batch()
+                sent += handed
             finally:
                 with self._idle:
                     self._busy = False
                     self._idle.notify_all()
-            if len(due) < BATCH or self._stop.is_set():
+            if claimed < BATCH or self._stop.is_set():
                 return sent
 
-    def _send_one(self, mail_id: int | None) -> int:
+    def _send_batch(self) -> tuple[int, int]:
+        """Claim the mails due (one conditional UPDATE returning their text, one commit), send them outside any
+        transaction, then record how each went (one statement, one commit): two short write transactions a
+        batch rather than two a mail, each waited for by the code requests of a burst (issue 18). A batch stops
+        taking new mails once half its claim has run (a slow SMTP account): their claims are released, so that
+        no claim runs out on a mail still to be sent. The number claimed and the number handed over."""
         moment = self.clock.machine()
-        with Session(self.engine) as session:
-            claimed = session.exec(
-                update(ChatCodeMail)
-                .where(col(ChatCodeMail.id) == mail_id, col(ChatCodeMail.state) == ChatCodeMailState.pending)
-                .where(or_(col(ChatCodeMail.claimed_until).is_(None), col(ChatCodeMail.claimed_until) < moment))
-                .values(claimed_until=moment + timedelta(seconds=CLAIM_SECONDS))
-            )
-            session.commit()
-            if claimed.rowcount != 1:
-                return 0  # another process took it a moment ago
-            row = session.get(ChatCodeMail, mail_id)
-            assert row is not None
-            if row.expires_at <= moment:
-                self._settle(session, row, ChatCodeMailState.expired, "the code expired before it was sent")
-                return 0
-            raw, attempts, expires_at = bytes(row.raw), row.attempts, row.expires_at
-        message = email.message_from_bytes(raw, policy=email.policy.default)  # no I/O inside a transaction
-        outcome: tuple[ChatCodeMailState, str | None] | None
-        try:
-            self._send(message)
-            outcome = (ChatCodeMailState.sent, None)
-        except DeliveryRefused as refusal:
-            log.warning("code mail %s refused for good: %s", mail_id, refusal)
-            outcome = (ChatCodeMailState.failed, f"refused: {refusal}")
-        except Exception as error:  # the provider is down or busy: tried again until the code expires
-            log.warning("code mail %s could not be sent (try %d): %s", mail_id, attempts + 1, error)
-            retry_at = self.clock.machine() + timedelta(seconds=min(RETRY_SECONDS * 2**attempts, MAX_RETRY_SECONDS))
-            outcome = None if retry_at < expires_at else (ChatCodeMailState.failed, f"still failing: {error}")
-            if outcome is None:
-                with Session(self.engine) as session:
-                    session.exec(
-                        update(ChatCodeMail)
-                        .where(col(ChatCodeMail.id) == mail_id)
-                        .values(attempts=attempts + 1, next_attempt_at=retry_at, claimed_until=None,
-                                error=str(error)[:400])
-                    )  # fmt: skip
-                    session.commit()
-                return 0
-        with Session(self.engine) as session:
-            row = session.get(ChatCodeMail, mail_id)
-            assert row is not None
-            row.attempts = attempts + 1
-            self._settle(session, row, outcome[0], outcome[1])
-        return 1 if outcome[0] is ChatCodeMailState.sent else 0
+        started = time.monotonic()
+        with writer(self.engine), self.engine.begin() as connection:
+            rows = connection.execute(
+                _CLAIM, {"b_now": moment, "b_until": moment + timedelta(seconds=CLAIM_SECONDS), "b_limit": BATCH}
+            ).all()
+            claimed = sorted((int(row[0]), bytes(row[1]), int(row[2]), row[3], str(row[4])) for row in rows)
+            late = [mail for mail in claimed if mail[3] <= moment]
+            if late:
+                expired = "the code expired before it was sent"
+                rows_late = [self._settled(mail[0], mail[2], ChatCodeMailState.expired, expired) for mail in late]
+                connection.execute(_SETTLE, rows_late)
+        settled: list[dict[str, object]] = []
+        retries: list[dict[str, object]] = []
+        released: list[dict[str, object]] = []
+        handed = 0
+        for mail_id, raw, attempts, expires_at, recipient in claimed:
+            if expires_at <= moment:
+                continue
+            if time.monotonic() - started > CLAIM_SECONDS / 2 or self._stop.is_set():
+                released.append({"b_mail_id": mail_id})
+                continue
+            try:
+                self._send(RawMail.of(raw, recipient))
+            except DeliveryRefused as refusal:
+                log.warning("code mail %s refused for good: %s", mail_id, refusal)
+                settled.append(self._settled(mail_id, attempts + 1, ChatCodeMailState.failed, f"refused: {refusal}"))
+            except Exception as error:  # the provider is down or busy: tried again until the code expires
+                log.warning("code mail %s could not be sent (try %d): %s", mail_id, attempts + 1, error)
+                retry_at = self.clock.machine() + timedelta(seconds=min(RETRY_SECONDS * 2**attempts, MAX_RETRY_SECONDS))
+                if retry_at >= expires_at:
+                    settled.append(self._settled(mail_id, attempts + 1, ChatCodeMailState.failed,
+                                                 f"still failing: {error}"))  # fmt: skip
+                else:
+                    retries.append({"b_mail_id": mail_id, "b_attempts": attempts + 1, "b_retry_at": retry_at,
+                                    "b_error": str(error)[:400]})  # fmt: skip
+            else:
+                settled.append(self._settled(mail_id, attempts + 1, ChatCodeMailState.sent, None))
+                handed += 1
+        if settled or retries or released:
+            with writer(self.engine), self.engine.begin() as connection:
+                for statement, rows_ in ((_SETTLE, settled), (_RETRY, retries), (_RELEASE, released)):
+                    if rows_:
+                        connection.execute(statement, rows_)
+        return len(claimed) - len(released), handed
 
-    def _settle(self, session: Session, row: ChatCodeMail, state: ChatCodeMailState, error: str | None) -> None:
+    def _settled(self, mail_id: int, attempts: int, state: ChatCodeMailState, error: str | None) -> dict[str, object]:
         """The mail's last state; its text (the code) is not kept once it is of no more use."""
-        row.state = state
-        row.raw = b""
-        row.claimed_until = None
-        row.error = error[:400] if error else None
-        if state is ChatCodeMailState.sent:
-            row.sent_at = self.clock.machine()
-        session.add(row)
-        session.commit()
+        return {
+            "b_mail_id": mail_id,
+            "b_state": state,
+            "b_attempts": attempts,
+            "b_error": error[:400] if error else None,
+            "b_sent_at": self.clock.machine() if state is ChatCodeMailState.sent else None,
+        }
 
 
-def enqueue(session: Session, message: EmailMessage, *, code_id: int | None, expires_at: datetime,
-            moment: datetime) -> None:  # fmt: skip
-    """Queue ``message`` in the caller's transaction (the one that stores its code): both are kept, or neither."""
-    session.add(
-        ChatCodeMail(
-            code_id=code_id,
-            recipient=str(message["To"]),
-            raw=message.as_bytes(policy=email.policy.SMTP),
-            next_attempt_at=moment,
-            created_at=moment,
-            expires_at=expires_at,
+# The sender's statements, built once: the sender runs beside the answer threads, on the same interpreter.
+_FREE = or_(_MAILS.c.claimed_until.is_(None), _MAILS.c.claimed_until < bindparam("b_now"))
+_CLAIM = (
+    update(_MAILS)
+    .where(
+        _MAILS.c.id.in_(
+            sa.select(_MAILS.c.id)
+            .where(_MAILS.c.state == ChatCodeMailState.pending, _MAILS.c.next_attempt_at <= bindparam("b_now"), _FREE)
+            .order_by(_MAILS.c.id)
+            .limit(bindparam("b_limit"))
+            .scalar_subquery()
         )
     )
+    .where(_MAILS.c.state == ChatCodeMailState.pending, _FREE)
+    .values(claimed_until=bindparam("b_until"))
+    .returning(_MAILS.c.id, _MAILS.c.raw, _MAILS.c.attempts, _MAILS.c.expires_at, _MAILS.c.recipient)
+)
+_SETTLE = (
+    update(_MAILS)
+    .where(_MAILS.c.id == bindparam("b_mail_id"))
+    .values(state=bindparam("b_state"), raw=b"", attempts=bindparam("b_attempts"), claimed_until=None,
+            error=bindparam("b_error"), sent_at=bindparam("b_sent_at"))
+)  # fmt: skip
+_RETRY = (
+    update(_MAILS)
+    .where(_MAILS.c.id == bindparam("b_mail_id"))
+    .values(attempts=bindparam("b_attempts"), next_attempt_at=bindparam("b_retry_at"), claimed_until=None,
+            error=bindparam("b_error"))
+)  # fmt: skip
+_RELEASE = update(_MAILS).where(_MAILS.c.id == bindparam("b_mail_id")).values(claimed_until=None)
 
 
-def forget_old(session: Session, moment: datetime) -> None:
+def enqueue(connection: Connection, message: Message, *, code_id: int | None, expires_at: datetime,
+            moment: datetime) -> None:  # fmt: skip
+    """Queue ``message`` in the caller's transaction (the one that stores its code): both are kept, or neither."""
+    connection.execute(
+        _ENQUEUE,
+        {"b_code_id": code_id, "b_recipient": str(message["To"]), "b_raw": message.as_bytes(policy=WIRE),
+         "b_moment": moment, "b_expires_at": expires_at},
+    )  # fmt: skip
+
+
+_ENQUEUE = insert(_MAILS).values(
+    code_id=bindparam("b_code_id"),
+    recipient=bindparam("b_recipient"),
+    raw=bindparam("b_raw"),
+    state=ChatCodeMailState.pending,
+    attempts=0,
+    next_attempt_at=bindparam("b_moment"),
+    created_at=bindparam("b_moment"),
+    expires_at=bindparam("b_expires_at"),
+)
+
+
+def forget_old(connection: Connection, moment: datetime) -> None:
     """Settled mails are kept a day for the record (their text is already gone), then deleted."""
-    session.exec(
+    connection.execute(
         delete(ChatCodeMail)
         .where(col(ChatCodeMail.state) != ChatCodeMailState.pending)
         .where(col(ChatCodeMail.created_at) < moment - timedelta(days=1))

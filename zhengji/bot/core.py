@@ -24,6 +24,7 @@ from zhengji.bot.answers.notices import GREETING, HELP, THANKS, answer_faq, answ
 from zhengji.bot.answers.windows import answer_windows, track_name
 from zhengji.bot.catalog import NameMatch, catalog_index
 from zhengji.bot.conversation import Chat, Context, Conversations, MemoryConversations
+from zhengji.bot.memo import Memo
 from zhengji.bot.understand import (
     CONTENT,
     THRESHOLD,
@@ -79,6 +80,10 @@ class Bot:
         self.clock = clock or Clock()
         self.desk = desk
         self.conversations: Conversations = conversations or MemoryConversations(self.clock.machine)
+        # Reading a message depends on its text and the data alone (zhengji.bot.memo): a burst of chats asking
+        # the same questions reads each once.
+        self._read: Memo[Understanding] = Memo()
+        self._asked: Memo[tuple[Act, ...]] = Memo()
 
     def now(self) -> datetime:
         """The business clock (``ZHENGJI_NOW``): windows and days left are judged on it."""
@@ -111,14 +116,14 @@ class Bot:
         self, chat: Chat | None, message: str, context: Context
     ) -> tuple[str, list[Intent], Understanding, Context]:
         """One question: its answer, what it was taken to ask, and the chat's state after it."""
-        found = understand(message)
+        found = self._read.get(message, lambda: understand(message))
         found = _with_context(found, context)
         if found.province is None and context.region == "guangdong" and Track.new_occupation in found.tracks:
             # 建议书, 汇总表, 新职业 in a chat about a Guangdong city are 159号's.
             fitted: list[Track] = [Track.gd_new_occupation if t is Track.new_occupation else t for t in found.tracks]
             found = Understanding(**{**found.__dict__, "tracks": list(dict.fromkeys(fitted))})
         intents = self._choose(chat, found)
-        acts = _acts(found, context) if intents[0] in _ANSWERED_BY_ACTS else []
+        acts = _acts(found, context, self._acts_in(found.text)) if intents[0] in _ANSWERED_BY_ACTS else []
         region = found.province or (_region_of(found.tracks) if found.tracks else None) or context.region
         if acts:
             tracks = _act_tracks(found, region)
@@ -126,6 +131,10 @@ class Bot:
         else:
             text = self._compose(chat, found, intents)
         return text, intents, found, _remember(context, found, intents, acts)
+
+    def _acts_in(self, text: str) -> list[Act]:
+        """The acts ``text`` asks (:func:`zhengji.bot.acts.acts_in`, a function of the text and the data)."""
+        return list(self._asked.get(text, lambda: tuple(acts_in(text))))
 
     # --- direct answers to question acts -------------------------------------------------------------------
 
@@ -147,6 +156,8 @@ class Bot:
         ]
         if (found.names or found.codes) and not any(act.id == "identity" for act in acts):
             extra.append(Intent.eligibility)
+        if any(act.id in direct.DATED_ACTS for act in acts):
+            extra = [intent for intent in extra if intent is not Intent.window]  # 319号's own dates answer it
         for intent in extra:
             parts.append(self._one(None, found, intent))
         del moment
@@ -159,6 +170,8 @@ class Bot:
         moment = self.now()
         text = found.text
         place = found.place or context.place
+        if act.id in direct.BY_ACT:
+            return direct.BY_ACT[act.id](text, tracks or _province_tracks(region), region, moment)
         if act.id == "identity":
             return direct.identity(region)
         if act.id == "silent" and act.silent is not None:
@@ -339,8 +352,10 @@ _ALSO = {
 """Intents answered beside an act only when asked in so many words."""
 
 
-def _acts(found: Understanding, context: Context) -> list[Act]:
-    acts = acts_in(found.text)
+def _acts(found: Understanding, context: Context, asked: list[Act]) -> list[Act]:
+    """The acts to answer: those ``asked`` in the text (``acts_in(found.text)``), fitted to what the message
+    and the chat's state say."""
+    acts = asked
     if found.out_of_scope:
         # 社保, 培训班: the honest "I do not know" of understand.OUT_OF_SCOPE stands; a subject the notices are
         # known to be silent on (申报收费) is answered as such, and "are you a person" as ever.

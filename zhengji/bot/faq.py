@@ -31,6 +31,7 @@ class Source(_Strict):
     lead: str = ""
     tail: str = ""
     individual: str = ""  # the one-line answer to "may a person apply alone" for these tracks (可以/不可以…)
+    outsider: str = ""  # the one-line answer for a unit registered in another province (本市依法登记 …)
 
 
 class Topic(_Strict):

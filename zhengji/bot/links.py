@@ -31,18 +31,18 @@ from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from email.message import EmailMessage
+from email.message import Message as MailMessage
 from typing import Protocol
 
 import sqlalchemy as sa
 from sqlalchemy import delete, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from zhengji.bot import codemail, ratelimit
 from zhengji.bot.answers import status as wording
-from zhengji.bot.codemail import CodeMail, CodeMailSender, compose
+from zhengji.bot.codemail import CodeMail, CodeMailSender, RawMail, compose
 from zhengji.bot.conversation import Chat
 from zhengji.bot.ratelimit import Limit
 from zhengji.clock import Clock, shanghai_date
@@ -74,6 +74,8 @@ PULL_CHANNELS = frozenset({"web", "wechat", "cli"})
 """Channels that cannot be written to unprompted: their notices wait for the chat's next message."""
 WEB_CHAT_ID = re.compile(r"[A-Za-z0-9_-]{22,64}")
 MEMORY = 50_000
+TIDY_EVERY = timedelta(minutes=1)
+"""How often a process deletes the code rows kept for the record past their day (see :meth:`Desk._tidy`)."""
 """Chats whose status this process remembers (see :class:`_Known`)."""
 # What changes a chat's status or notices leaves a row in one of these tables: a status change, a link or an
 # unlink is an audit event; a notice is a push. Their highest ids are the "generation" a remembered answer
@@ -96,8 +98,19 @@ class _Known:
 """A web chat id is a secret the browser made (32 random bytes); a short one could be guessed by a stranger."""
 
 
+@dataclass(frozen=True)
+class _Target:
+    """The submission a code is asked for, as a code request needs it."""
+
+    id: int
+    reference: str
+    sender: str
+    track: str
+    linked: bool  # to the asking chat already
+
+
 class Mailer(Protocol):
-    def send(self, message: EmailMessage) -> None: ...
+    def send(self, mail: RawMail) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,53 @@ def _hash(salt: str, code: str) -> str:
     return hmac.new(bytes.fromhex(salt), code.encode("ascii"), hashlib.sha256).hexdigest()
 
 
+# The code request's statements, built once (issue 18: building and keying a statement cost more than running
+# it; the engine caches their compiled form). Bound by name at each request.
+_SUBMISSIONS = Submission.__table__  # type: ignore[attr-defined]
+_LINKS = ChatLink.__table__  # type: ignore[attr-defined]
+_CODES = ChatCode.__table__  # type: ignore[attr-defined]
+_CODE_MAILS = ChatCodeMail.__table__  # type: ignore[attr-defined]
+_MESSAGES = Message.__table__  # type: ignore[attr-defined]
+_TARGET = sa.select(_SUBMISSIONS.c.id, _SUBMISSIONS.c.reference, _SUBMISSIONS.c.sender, _SUBMISSIONS.c.track)
+_TARGET_BY_REFERENCE = _TARGET.add_columns(
+    sa.exists()
+    .where(_LINKS.c.channel == sa.bindparam("b_channel"), _LINKS.c.chat_id == sa.bindparam("b_chat_id"))
+    .where(_LINKS.c.submission_id == _SUBMISSIONS.c.id)
+).where(_SUBMISSIONS.c.reference == sa.bindparam("b_reference"))
+_TARGET_BY_ADDRESS = (
+    _TARGET.where(_SUBMISSIONS.c.sender == sa.bindparam("b_address")).order_by(_SUBMISSIONS.c.id.desc()).limit(1)
+)
+_UNUSED_CODES_OF_CHAT = (
+    _CODES.c.channel == sa.bindparam("b_channel"),
+    _CODES.c.chat_id == sa.bindparam("b_chat_id"),
+    _CODES.c.used_at.is_(None),
+)
+_EXPIRE_EARLIER_MAILS = (
+    update(_CODE_MAILS)
+    .where(_CODE_MAILS.c.code_id.in_(sa.select(_CODES.c.id).where(*_UNUSED_CODES_OF_CHAT)))
+    .where(_CODE_MAILS.c.state == ChatCodeMailState.pending)
+    .values(state=ChatCodeMailState.expired, raw=b"")
+)
+_EXPIRE_EARLIER_CODES = update(_CODES).where(*_UNUSED_CODES_OF_CHAT).values(expires_at=sa.bindparam("b_moment"))
+_NEW_CODE = sa.insert(_CODES).values(
+    channel=sa.bindparam("b_channel"),
+    chat_id=sa.bindparam("b_chat_id"),
+    submission_id=sa.bindparam("b_submission_id"),
+    address=sa.bindparam("b_address"),
+    code_hash=sa.bindparam("b_code_hash"),
+    salt=sa.bindparam("b_salt"),
+    attempts=0,
+    created_at=sa.bindparam("b_moment"),
+    expires_at=sa.bindparam("b_expires_at"),
+)
+_FIRST_MAILBOX = (
+    sa.select(_MESSAGES.c.envelope_to)
+    .where(_MESSAGES.c.submission_id == sa.bindparam("b_submission_id"))
+    .order_by(_MESSAGES.c.id)
+    .limit(1)
+)
+
+
 class Desk:
     """Binding, status and notices of chats, on the database."""
 
@@ -151,6 +211,8 @@ class Desk:
         self.in_all = (Limit(settings.chat_code_mails_per_hour, timedelta(hours=1)),)
         self._known: dict[Chat, _Known] = {}
         self._lock = threading.Lock()
+        self._generation_sql = str(_GENERATION.compile(dialect=engine.dialect))
+        self._tidied: datetime | None = None
 
     def _real(self) -> datetime:
         return self.clock.machine()
@@ -171,7 +233,12 @@ class Desk:
         ).first()
 
     def request_code(self, chat: Chat, references: Sequence[str], emails: Sequence[str]) -> str:
-        """Mail a code for the first reference (or address) named; the answer never tells whether it exists."""
+        """Mail a code for the first reference (or address) named; the answer never tells whether it exists.
+
+        One short transaction (issue 18: 200 chats at once, one in ten asking a code): the submission and the
+        chat's link in one query, every counter in one, the counts added in one statement, then the code and its
+        queued mail; one commit. The mail is composed inside it (it needs the submission's sender and mailbox)
+        and sent by the code mail sender's thread after the commit."""
         if not references and not emails:
             return wording.ASK_REFERENCE
         if chat.channel == "web" and not WEB_CHAT_ID.fullmatch(chat.id):
@@ -182,129 +249,124 @@ class Desk:
         reference = references[0] if references else None
         address = None if reference else emails[0].lower()
         moment = self._real()
+        client = f"code:client:{chat.channel}:{asker.client}" if asker.client else None
         queued = False
-        with Session(self.engine) as session:
-            submission = (
-                session.exec(select(Submission).where(Submission.reference == reference)).first() if reference else None
-            )
-            if submission is not None and self._linked_to(session, chat, submission.id):
-                return wording.already_linked(submission.reference)
+        with codemail.writer(self.engine), self.engine.begin() as connection:
+            target = self._target(connection, chat, reference, address)
+            if target is not None and target.linked:
+                return wording.already_linked(target.reference)
+            keys = ["code:all", f"code:chat:{chat}", *([client] if client else [])]
+            if target is not None:
+                keys += [f"code:addr:{target.sender.lower()}"]
+                keys += [f"code:sub:{target.id}"] if reference else []
+            limits = (*self.in_all, *self.per_client, *PER_CHAT, *PER_SUBMISSION, *PER_ADDRESS)
+            counters = ratelimit.read(connection, keys, limits, moment)
             # Told limits first, each counting every request whether or not the reference exists: the answer
             # depends on the asker and the hour, never on the reference.
-            if ratelimit.used(session, "code:all", self.in_all[0], moment) >= self.in_all[0].count:
+            if counters.used("code:all", self.in_all[0]) >= self.in_all[0].count:
                 return CODES_BUSY_TEXT
-            client = f"code:client:{chat.channel}:{asker.client}" if asker.client else None
-            if client is not None and not ratelimit.allowed(session, client, self.per_client, moment):
-                session.commit()
+            if client is not None and not counters.allow(client, self.per_client):
                 return CODES_PER_CLIENT_HOUR_TEXT
-            if not ratelimit.allowed(session, f"code:chat:{chat}", PER_CHAT, moment):
-                session.commit()
+            if not counters.allow(f"code:chat:{chat}", PER_CHAT):
+                counters.write(connection)
                 return wording.TOO_MANY_CODES
-            targets = self._targets(session, submission, address)
-            # Counted in all only when a mail goes out: that cap guards the account's sending quota.
+            # The silent limits (a stranger must learn nothing from them), then the one in all, counted only
+            # when a mail goes out: that cap guards the account's sending quota.
             if (
-                targets
-                and self._within_limits(session, submission, targets[0].sender, moment)
-                and ratelimit.allowed(session, "code:all", self.in_all, moment)
+                target is not None
+                and (not reference or counters.allow(f"code:sub:{target.id}", PER_SUBMISSION))
+                and counters.allow(f"code:addr:{target.sender.lower()}", PER_ADDRESS)
+                and counters.allow("code:all", self.in_all)
             ):
-                code, mail = self._new_code(session, chat, submission, targets[0].sender, moment)
-                codemail.enqueue(session, mail, code_id=code.id, expires_at=code.expires_at, moment=moment)
+                code_id, expires_at, mail = self._new_code(connection, chat, target, reference, moment)
+                codemail.enqueue(connection, mail, code_id=code_id, expires_at=expires_at, moment=moment)
                 queued = True
-            ratelimit.forget_old(session, moment)
-            codemail.forget_old(session, moment)
-            # A code is worth nothing once expired; its row is kept a day for the record, then deleted (after
-            # its queued mail, which refers to it).
-            expired = select(ChatCode.id).where(col(ChatCode.expires_at) < moment - timedelta(days=1))
-            session.exec(delete(ChatCodeMail).where(col(ChatCodeMail.code_id).in_(expired)))
-            session.exec(delete(ChatCode).where(col(ChatCode.expires_at) < moment - timedelta(days=1)))
-            session.commit()
+            counters.write(connection)
+            self._tidy(connection, moment)
         if queued:
             self.mailer.queued()
         return wording.code_sent(reference, address, CODE_MINUTES, CODE_ATTEMPTS)
 
-    def _targets(self, session: Session, submission: Submission | None, address: str | None) -> list[Submission]:
-        if submission is not None:
-            return [submission]
-        if address is None:
-            return []
-        return list(
-            session.exec(
-                select(Submission)
-                .where(Submission.sender == address)
-                .order_by(col(Submission.id).desc())
-                .limit(MAX_LINKS)
-            ).all()
-        )
+    def _target(self, connection: Connection, chat: Chat, reference: str | None, address: str | None) -> _Target | None:
+        """The submission named (with whether this chat is already linked to it), or the newest of the address
+        named; None when there is none."""
+        if reference is not None:
+            row = connection.execute(
+                _TARGET_BY_REFERENCE, {"b_channel": chat.channel, "b_chat_id": chat.id, "b_reference": reference}
+            ).first()
+            return _Target(row[0], row[1], row[2], row[3], bool(row[4])) if row is not None else None
+        row = connection.execute(_TARGET_BY_ADDRESS, {"b_address": address}).first()
+        return _Target(row[0], row[1], row[2], row[3], False) if row is not None else None
 
-    def _within_limits(self, session: Session, submission: Submission | None, address: str, moment: datetime) -> bool:
-        """The silent limits: a stranger must learn nothing from them, so they are never told."""
-        if submission is not None and not ratelimit.allowed(
-            session, f"code:sub:{submission.id}", PER_SUBMISSION, moment
-        ):
-            return False
-        return ratelimit.allowed(session, f"code:addr:{address.lower()}", PER_ADDRESS, moment)
+    def _tidy(self, connection: Connection, moment: datetime) -> None:
+        """Old counters, settled code mails and codes expired a day ago deleted, at most once a
+        :data:`TIDY_EVERY` per process (their rows only wait a day or two for the record)."""
+        with self._lock:
+            if self._tidied is not None and self._tidied <= moment < self._tidied + TIDY_EVERY:
+                return
+            self._tidied = moment
+        ratelimit.forget_old(connection, moment)
+        codemail.forget_old(connection, moment)
+        # A code is worth nothing once expired; its row is kept a day for the record, then deleted (after its
+        # queued mail, which refers to it).
+        expired = sa.select(col(ChatCode.id)).where(col(ChatCode.expires_at) < moment - timedelta(days=1))
+        connection.execute(delete(ChatCodeMail).where(col(ChatCodeMail.code_id).in_(expired)))
+        connection.execute(delete(ChatCode).where(col(ChatCode.expires_at) < moment - timedelta(days=1)))
 
     def _new_code(
-        self, session: Session, chat: Chat, submission: Submission | None, address: str, moment: datetime
-    ) -> tuple[ChatCode, EmailMessage]:
+        self, connection: Connection, chat: Chat, target: _Target, reference: str | None, moment: datetime
+    ) -> tuple[int, datetime, MailMessage]:
         """Store the code's hash (earlier codes of the chat stop working, and their mails still queued are not
-        sent) and compose its mail."""
-        earlier = select(ChatCode.id).where(
-            col(ChatCode.channel) == chat.channel, col(ChatCode.chat_id) == chat.id, col(ChatCode.used_at).is_(None)
-        )
-        session.exec(
-            update(ChatCodeMail)
-            .where(col(ChatCodeMail.code_id).in_(earlier), col(ChatCodeMail.state) == ChatCodeMailState.pending)
-            .values(state=ChatCodeMailState.expired, raw=b"")
-        )
-        session.exec(
-            update(ChatCode)
-            .where(col(ChatCode.channel) == chat.channel, col(ChatCode.chat_id) == chat.id)
-            .where(col(ChatCode.used_at).is_(None))
-            .values(expires_at=moment)
-        )
+        sent) and compose its mail. A code asked by address (``reference`` None) links every submission of it."""
+        chat_key = {"b_channel": chat.channel, "b_chat_id": chat.id}
+        connection.execute(_EXPIRE_EARLIER_MAILS, chat_key)
+        connection.execute(_EXPIRE_EARLIER_CODES, {**chat_key, "b_moment": moment})
         code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
         salt = secrets.token_hex(16)
-        stored = ChatCode(
-            channel=chat.channel,
-            chat_id=chat.id,
-            submission_id=submission.id if submission else None,
-            address=address.lower(),
-            code_hash=_hash(salt, code),
-            salt=salt,
-            created_at=moment,
-            expires_at=moment + timedelta(minutes=CODE_MINUTES),
+        expires_at = moment + timedelta(minutes=CODE_MINUTES)
+        inserted = connection.execute(
+            _NEW_CODE,
+            {
+                **chat_key,
+                "b_submission_id": target.id if reference else None,
+                "b_address": target.sender.lower(),
+                "b_code_hash": _hash(salt, code),
+                "b_salt": salt,
+                "b_moment": moment,
+                "b_expires_at": expires_at,
+            },
         )
-        session.add(stored)
-        session.flush()  # its id, for the queued mail
-        from_address, office = self._sender_of(session, submission)
-        subject_of = f"申报编号为 {submission.reference} 的申报材料" if submission else "本邮箱所发申报材料"
-        return stored, compose(
-            CodeMail(
-                to=address,
-                from_address=from_address,
-                office=office,
-                channel=chat.channel,
-                code=code,
-                subject_of=subject_of,
-                minutes=CODE_MINUTES,
-                attempts=CODE_ATTEMPTS,
-                today=shanghai_date(self.clock.business()),
-            )
+        code_id = int(inserted.inserted_primary_key[0])  # type: ignore[index]
+        from_address, office = self._sender_of(connection, target if reference else None)
+        subject_of = f"申报编号为 {target.reference} 的申报材料" if reference else "本邮箱所发申报材料"
+        return (
+            code_id,
+            expires_at,
+            compose(
+                CodeMail(
+                    to=target.sender,
+                    from_address=from_address,
+                    office=office,
+                    channel=chat.channel,
+                    code=code,
+                    subject_of=subject_of,
+                    minutes=CODE_MINUTES,
+                    attempts=CODE_ATTEMPTS,
+                    today=shanghai_date(self.clock.business()),
+                )
+            ),
         )
 
-    def _sender_of(self, session: Session, submission: Submission | None) -> tuple[str, str]:
+    def _sender_of(self, connection: Connection, target: _Target | None) -> tuple[str, str]:
         """The mailbox the applicant wrote to (so the code comes from an address they know) and its office."""
         registry = load_registry()
         mailbox = self.settings.mailboxes[0]
-        if submission is not None:
-            first = session.exec(
-                select(Message).where(Message.submission_id == submission.id).order_by(col(Message.id))
-            ).first()
-            if first is not None and first.envelope_to:
-                mailbox = first.envelope_to[0]
-            elif submission.track in {track.value for track in registry.tracks()}:
-                mailbox = registry.track_rules(submission.track)[-1][1].mailbox
+        if target is not None:
+            first = connection.execute(_FIRST_MAILBOX, {"b_submission_id": target.id}).first()
+            if first is not None and first[0]:
+                mailbox = first[0][0]
+            elif target.track in {track.value for track in registry.tracks()}:
+                mailbox = registry.track_rules(target.track)[-1][1].mailbox
         for notice in registry.notices:
             if any(rule.mailbox.lower() == mailbox.lower() for rule in notice.tracks):
                 return mailbox, notice.office
@@ -447,9 +509,22 @@ class Desk:
 
     def _generation(self) -> tuple[int, int]:
         """Read on every answer, never kept for a while: an answer remembered under a generation read a moment
-        before a status change would be served after the notice of that change (one indexed query, ~0.3 ms)."""
-        with self.engine.connect() as connection:
-            events, pushes = connection.execute(_GENERATION).one()
+        before a status change would be served after the notice of that change.
+
+        One indexed query on a pooled DBAPI connection, outside any transaction the engine would open: on SQLite
+        the engine begins every transaction with ``BEGIN IMMEDIATE`` (zhengji.storage.db), which would make this
+        read wait behind every writer (a code request, the code mail sender, the pipeline) and the busy handler's
+        sleeps; a lone statement reads the newest committed state of the WAL without a lock (~0.03 ms)."""
+        connection = self.engine.raw_connection()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(self._generation_sql)
+                events, pushes = cursor.fetchone() or (0, 0)
+            finally:
+                cursor.close()
+        finally:
+            connection.close()  # back to the pool, which rolls back the transaction PostgreSQL opened for it
         return int(events or 0), int(pushes or 0)
 
     def _recall(self, chat: Chat, generation: tuple[int, int]) -> _Known | None:

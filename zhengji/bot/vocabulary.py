@@ -35,11 +35,11 @@ STOP_WORDS = frozenset(
 # Which track a question is about. Order matters only for reading: every pattern is tried.
 TRACK_PATTERNS: tuple[tuple[Track, re.Pattern[str]], ...] = (
     (Track.gd_new_occupation, re.compile(r"广东|粤|广州|省厅|159号|地市|新工种|调整变更")),
-    (Track.new_occupation, re.compile(r"新职业|77号|建议书|汇总表|未收录")),
+    (Track.new_occupation, re.compile(r"新职业|77号|建议书|(?<!推荐)汇总表|未收录")),
     (
         Track.skill_level_occupation,
         re.compile(
-            r"等级认定职业|职业\(工种\)征集|推荐表|319号|推荐职业|推荐.{0,6}(职业|工种)|(?<!新)(职业|工种).{0,4}征集"
+            r"等级认定职业|职业\(工种\)征集|推荐表|319号|推荐职业|推荐.{0,6}(职业|工种)|(?<!新)(职业|工种).{0,4}征集|(?<!新)职业工种推荐"
         ),
     ),
     (Track.evaluator_org, re.compile(r"社评组织|社会培训评价组织|评价组织|评价机构|推荐函|社评")),
@@ -131,7 +131,7 @@ class VocabularyFile(_Strict):
     status: StatusSpec
     silent: list[SilentSpec]
     fields: list[FieldSpec]
-    regions: dict[Literal["guangdong", "shanghai"], RegionSpec]
+    regions: dict[Literal["guangdong", "shanghai", "elsewhere"], RegionSpec]
     typos: TyposSpec
 
 
@@ -145,6 +145,7 @@ class Vocabulary:
     fields: tuple[tuple[FieldSpec, re.Pattern[str]], ...]
     regions: tuple[tuple[str, re.Pattern[str]], ...]
     status: re.Pattern[str]
+    elsewhere: re.Pattern[str]
 
     @property
     def ignored(self) -> dict[str, list[str]]:
@@ -172,11 +173,13 @@ def vocabulary() -> Vocabulary:
         if act.id == "item":
             patterns += [re.escape(word) for _, material in material_items() for word in material.keywords]
         acts.append((act.id, _any(patterns)))
-    regions = tuple(
-        (region, re.compile("|".join(sorted(map(re.escape, item.names), key=len, reverse=True))))
-        for region, item in spec.regions.items()
-    )
-    return Vocabulary(spec, tuple(acts), silent, fields, regions, _any(spec.status.patterns))
+    regions = tuple((region, _names(item.names)) for region, item in spec.regions.items() if region != "elsewhere")
+    elsewhere = _names(spec.regions["elsewhere"].names) if "elsewhere" in spec.regions else re.compile(r"(?!)")
+    return Vocabulary(spec, tuple(acts), silent, fields, regions, _any(spec.status.patterns), elsewhere)
+
+
+def _names(names: list[str]) -> re.Pattern[str]:
+    return re.compile("|".join(sorted(map(re.escape, names), key=len, reverse=True)))
 
 
 @cache
@@ -194,3 +197,9 @@ def region_in(text: str) -> tuple[str | None, str | None]:
     as typed; (None, None) when it names none, or places of both."""
     found = [(region, match.group(0)) for region, pattern in vocabulary().regions if (match := pattern.search(text))]
     return found[0] if len(found) == 1 else (None, None)
+
+
+def elsewhere_in(text: str) -> bool:
+    """Whether ``text`` places the asker in a province neither center serves ("在江苏注册的公司"), and names no
+    place of either: such a unit is no "本市依法登记" 法人 (76号 二（一）, 140号 二（二）)."""
+    return bool(vocabulary().elsewhere.search(text)) and region_in(text) == (None, None)

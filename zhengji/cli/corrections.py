@@ -31,7 +31,7 @@ def corrections_export_command(
 
     from zhengji.clock import parse_instant
     from zhengji.review.corrections import export_corrections
-    from zhengji.storage.blobs import BlobStore
+    from zhengji.storage.blobs import blob_store
     from zhengji.storage.migrate import upgrade
 
     shared = context(ctx)
@@ -46,7 +46,7 @@ def corrections_export_command(
     except OSError as error:
         raise fail(f"无法创建导出目录 {out}：{error}") from None
     with Session(engine) as session:
-        written = export_corrections(session, BlobStore(shared.settings.blob_dir), out, since=start)
+        written = export_corrections(session, blob_store(shared.settings), out, since=start)
     if not written:
         console.print("没有需要导出的更正记录。")
         return

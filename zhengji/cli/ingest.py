@@ -38,7 +38,7 @@ def ingest_command(
 
     from zhengji.mailbox.envelope import receipt_time
     from zhengji.mailbox.intake import Receipt, keep
-    from zhengji.storage.blobs import BlobStore
+    from zhengji.storage.blobs import blob_store
     from zhengji.storage.migrate import upgrade
     from zhengji.storage.models import Message, MessageSource
 
@@ -47,7 +47,7 @@ def ingest_command(
     files = _mail_files(paths)
     engine = shared.engine()
     upgrade(engine)
-    blobs = BlobStore(settings.blob_dir)
+    blobs = blob_store(settings)
     added = skipped = 0
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console) as progress:

@@ -93,9 +93,9 @@ STEP_LABELS = {"received": "解析", "parsed": "核验", "checked": "发送回�
 def _retry_failed(engine: Engine, settings: Settings) -> None:
     from zhengji.clock import SHANGHAI, now
     from zhengji.mailbox.retry import retry_failed
-    from zhengji.storage.blobs import BlobStore
+    from zhengji.storage.blobs import blob_store
 
-    retried = retry_failed(engine, BlobStore(settings.blob_dir), now(settings.now))
+    retried = retry_failed(engine, blob_store(settings), now(settings.now))
     if not retried:
         console.print("没有处理失败的邮件。")
         return

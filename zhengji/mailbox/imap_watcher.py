@@ -54,7 +54,7 @@ from sqlmodel import select as sql_select
 from zhengji import __version__
 from zhengji.mailbox.intake import Receipt, keep, message_id_of
 from zhengji.settings import DEFAULT_IMAP_DONE_FLAG, ServerURL, Settings, parse_imap_flag, parse_imap_folder
-from zhengji.storage.blobs import BlobStore
+from zhengji.storage.blobs import BlobStore, blob_store
 from zhengji.storage.db import make_engine
 from zhengji.storage.models import Message, MessageSource, MessageState
 
@@ -723,7 +723,7 @@ class IMAPComponent:
         self.watcher = IMAPWatcher(
             IMAPAccount.from_url(settings.imap_url),
             self.engine,
-            blobs if blobs is not None else BlobStore(settings.blob_dir),
+            blobs if blobs is not None else blob_store(settings),
             **options,  # type: ignore[arg-type]
         )
         self.grace = grace

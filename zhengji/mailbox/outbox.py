@@ -14,9 +14,11 @@ from __future__ import annotations
 import functools
 import hashlib
 import os
+import re
 import smtplib
 import ssl
 import tempfile
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 from pathlib import Path
@@ -90,15 +92,26 @@ def maildir_name(message_id: str) -> str:
 
 def deliver_to_maildir(root: Path, message: EmailMessage) -> Path:
     """Write ``message`` into the Maildir at ``root`` (tmp → new, fsynced); a second call is a no-op."""
+    return _deliver(root, str(message["Message-ID"]), message.as_bytes)
+
+
+def deliver_raw_to_maildir(root: Path, raw: bytes, message_id: str) -> Path:
+    """Write a mail already made into bytes (a queued code mail) into the Maildir at ``root``, named by its
+    ``message_id`` as :func:`deliver_to_maildir` names it: no parse and no second rendering of a mail that
+    was rendered when it was queued. Lines end in LF, as in every Maildir file."""
+    return _deliver(root, message_id, lambda: raw.replace(b"\r\n", b"\n"))
+
+
+def _deliver(root: Path, message_id: str, render: Callable[[], bytes]) -> Path:
     for sub in ("tmp", "new", "cur"):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    name = maildir_name(str(message["Message-ID"]))
+    name = maildir_name(message_id)
     target = root / "new" / name
     if target.exists() or (root / "cur" / name).exists():
         return target
     handle, temporary = tempfile.mkstemp(dir=root / "tmp")
     with os.fdopen(handle, "wb") as stream:
-        stream.write(message.as_bytes())
+        stream.write(render())
         stream.flush()
         os.fsync(stream.fileno())
     os.replace(temporary, target)
@@ -112,6 +125,17 @@ def deliver_to_maildir(root: Path, message: EmailMessage) -> Path:
 
 def send_smtp(account: ServerURL, message: EmailMessage, timeout: float = 60) -> None:
     """Send through the configured account (``smtps://`` implicit TLS, ``?starttls=true`` upgrades)."""
+    _submit(account, timeout, lambda client: client.send_message(message))
+
+
+def send_smtp_raw(account: ServerURL, raw: bytes, sender: str, recipients: list[str], timeout: float = 60) -> None:
+    """Send a mail already made into bytes through the configured account, with the same answers as
+    :func:`send_smtp` (a ``5xx`` is :class:`DeliveryRefused`); its lines are given to the server with CRLF."""
+    wire = re.sub(rb"\r?\n", b"\r\n", raw)
+    _submit(account, timeout, lambda client: client.sendmail(sender, recipients, wire))
+
+
+def _submit(account: ServerURL, timeout: float, hand_over: Callable[[smtplib.SMTP], object]) -> None:
     client: smtplib.SMTP
     if account.scheme == "smtps":
         client = smtplib.SMTP_SSL(account.host, account.port, timeout=timeout, context=_tls())
@@ -123,7 +147,7 @@ def send_smtp(account: ServerURL, message: EmailMessage, timeout: float = 60) ->
         if account.username and account.password:
             client.login(account.username, account.password.get_secret_value())
         try:
-            client.send_message(message)
+            hand_over(client)
         except smtplib.SMTPRecipientsRefused as error:
             answers = list(error.recipients.values())
             if answers and all(500 <= code < 600 for code, _ in answers):

@@ -77,7 +77,7 @@ from zhengji.parsers.document import ParseOptions, parse_attachments
 from zhengji.parsers.model import ParsedDocument
 from zhengji.parsers.submission import CheckedSubmission, Mail, judge
 from zhengji.settings import Settings
-from zhengji.storage.blobs import BlobStore
+from zhengji.storage.blobs import BlobStore, blob_store
 from zhengji.storage.claims import worker_name
 from zhengji.storage.models import AuditEvent, Document, Message, MessageState, Reply, ReplyState, Submission
 from zhengji.storage.status import STANDING, Verdict, move_mail, record_verdict, reopen_for_review
@@ -209,7 +209,7 @@ class Pipeline:
 
     @property
     def blobs(self) -> BlobStore:
-        return BlobStore(self.settings.blob_dir)
+        return blob_store(self.settings)
 
     @property
     def clocks(self) -> Clock:

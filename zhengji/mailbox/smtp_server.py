@@ -24,7 +24,7 @@ from zhengji import clock
 from zhengji.mailbox.intake import GroupCommit, Receipt, stage
 from zhengji.mailbox.smtp_data import Refusal, read_data
 from zhengji.settings import Settings
-from zhengji.storage.blobs import BlobStore
+from zhengji.storage.blobs import BlobStore, blob_store
 from zhengji.storage.db import make_engine
 from zhengji.storage.models import Message, MessageSource
 
@@ -293,7 +293,7 @@ class SMTPComponent:
         self.executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="smtp-keep")
         self.handler = IntakeHandler(
             self.engine,
-            blobs if blobs is not None else BlobStore(settings.blob_dir),
+            blobs if blobs is not None else blob_store(settings),
             settings.mailboxes,
             max_size=max_size,
             max_recipients=settings.smtp_max_recipients,

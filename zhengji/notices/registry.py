@@ -103,6 +103,10 @@ class DocumentRule(_Strict):
     # Every format listed is required ("pdf" and "word"); an empty list accepts any readable format.
     formats: list[Literal["pdf", "word"]]
     signature: str | None = None
+    # Who fills the form in, as the notice's clause says (77号 二（一）: the 汇总表 is the 推荐单位's): the bot's
+    # answer to "汇总表是谁填的".
+    filled_by: str | None = None
+    filled_by_clause: str | None = None
     optional_sections: Literal["warning", "error"] = "warning"
     sections_waived_for: list[str] = []
 

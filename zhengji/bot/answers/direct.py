@@ -9,21 +9,29 @@ region asked about; it never pastes a neighbouring rule instead.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 
 from zhengji.bot.answers.notices import contact_text
 from zhengji.bot.facts import Stage, TrackFacts, field_fact, quoted, section_limits, source, track_facts
 from zhengji.bot.faq import cite, load_faq
-from zhengji.bot.vocabulary import FieldSpec
+from zhengji.bot.vocabulary import FieldSpec, elsewhere_in
 from zhengji.bot.wording import days_text
 from zhengji.clock import shanghai_date
 from zhengji.notices.calendar import Window, cn_date, cn_window, position, windows
 from zhengji.notices.registry import Material, Track, load_registry
 
-YES_NO = re.compile(r"吗|么|嘛|可以不|能不能|可不可以|是不是|对不对|对吧|行不行|是否|能否|可否|有没有|要不要|需不需要")
+YES_NO = re.compile(
+    r"吗|(?<![什怎这那多])么|嘛|可以不|能不能|可不可以|是不是|对不对|对吧|行不行|是否|能否|可否|有没有|要不要|需不需要"
+)
 _ASKS_MAILBOX = re.compile(r"邮箱|邮件|发邮|email|@")
 _EMAIL = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+")
 _PERSON = re.compile(r"个人|自己|单独|独立|一个人")
+_ISSUED = re.compile(
+    r"(发|发布|印发|下发|出台|颁布|发文|出)的?(时间|日期)|(什么时候|何时|哪天|哪一天|几号|啥时候?|哪年|几月)(发|发布|印发|下发|出台|颁布|出)"
+)
+_NEXT = re.compile(r"下一?期|下一?次|下一?轮|(截止|结束)(以?后|之后)|还会(再)?(征集|开展)|还有没有|(只有|就)一(次|期)")
+_CLAIMED = re.compile(r"推荐单位|申报单位|地市|区人社|主管部门|省厅|个人|我们|自己|企业|公司")
 
 IDENTITY = (
     "不是。我是职业技能鉴定中心征集受理系统的自动咨询助手，不是工作人员，只根据征集通知作答。"
@@ -151,14 +159,18 @@ def paper(track: Track, moment: datetime) -> str:
 
 
 def who_may(tracks: list[Track], text: str) -> str:
-    """Who may apply; a person alone gets 可以 or 不可以 first."""
+    """Who may apply; a person alone gets 可以 or 不可以 first, and so does a unit registered in another province
+    where the notice wants one registered in its own (76号 二（一）"本市依法登记的独立法人")."""
     person = bool(_PERSON.search(text))
+    outside = elsewhere_in(text)
     lines: list[str] = []
     for track in tracks:
         item = source("who_may_apply", track)
         if item is None:
             continue
         head = item.individual if person and item.individual else ""
+        if outside and item.outsider:
+            head = item.outsider
         lines.append(f"{head}{cite(item)}")
     return "\n".join(lines)
 
@@ -190,8 +202,11 @@ def field(spec: FieldSpec, region: str | None, tracks: list[Track]) -> str:
     if province:
         wanted = Track.gd_new_occupation if province == "guangdong" else Track.new_occupation
         chosen = [item for item in chosen if wanted in item.tracks] or chosen
-    head = "在所选类别前的括号内画“√”，只选一项。" if chosen[0].notice == "gd-2026-159" else ""
-    return head + "\n".join(cite(item) for item in chosen[:2])
+    if chosen[0].notice == "gd-2026-159":
+        head = "在所选类别前的括号内画“√”，三项只选一项。"
+    else:
+        head = "在“全新职业”前的括号内画“√”（上海的建议书只有这一个选项）。"
+    return head + cite(chosen[0])
 
 
 def _limit_quote(label: str, province: str | None) -> str:
@@ -205,7 +220,8 @@ def _limit_quote(label: str, province: str | None) -> str:
 
 
 def history(moment: datetime, text: str = "") -> str:
-    """沪人社职〔2024〕319号: a one-off collection, its period, exclusions, 工种 rule and contact."""
+    """沪人社职〔2024〕319号: a one-off collection, its period, exclusions, 工种 rule and contact. Asked when it was
+    issued, or whether another period follows, the answer is that fact and the period's clause, not the list."""
     registry = load_registry()
     notice = registry.notice("sh-2024-319")
     day = shanghai_date(moment)
@@ -215,13 +231,22 @@ def history(moment: datetime, text: str = "") -> str:
     period, excluded, work_type, contact = topic.sources
     last = max(window.end for window in _windows_of(notice.id))
     over = day > last
-    asks = bool(YES_NO.search(text) and re.search(r"报|交|发|推荐|申请", text))
+    asks = bool(YES_NO.search(text) and re.search(r"报|交|发|推荐|申请", text)) and not _ISSUED.search(text)
     lead = ("不可以。" if over else "可以。") if asks else ""
     state = f"已于{cn_date(last)}截止，是一次性征集" if over else f"正在征集，截止日为{cn_date(last)}"
     successor = registry.notice("sh-2025-76")
     after = f"；现行的职业（工种）征集按{successor.number}办理" if day >= successor.date else ""
+    name = f"{notice.number}（2024年职业（工种）征集）"
+    clause = f"根据{notice.number}（{period.clause}）：“{period.quotes[0]}”"
+    if _ISSUED.search(text):
+        return f"{cn_date(notice.date)}。{name}于{cn_date(notice.date)}印发，{state}{after}。{clause}"
+    if _NEXT.search(text):
+        once = "是。" if re.search(r"(只有|就)一(次|期)", text) else lead
+        later = after or "；后续征集以新发布的通知为准"
+        when = f"已于{cn_date(last)}截止" if over else f"正在征集，截止日为{cn_date(last)}"
+        return f"{once}{name}只规定了这一期征集，{when}，未规定下一期{later}。{clause}"
     return (
-        f"{lead}{notice.number}（2024年职业（工种）征集）{state}{after}。\n"
+        f"{lead}{name}{state}{after}。\n"
         f"1. 征集时间：“{period.quotes[0]}”\n"
         f"2. 不纳入申报范围：“{excluded.quotes[0]}”\n"
         f"3. 工种：“{work_type.quotes[0]}”\n"
@@ -258,3 +283,55 @@ def _windows_of(notice_id: str) -> list[Window]:
         elif found:
             break
     return found
+
+
+_APPLICANT_WORDS = frozenset({"申报单位", "个人", "我们", "自己", "企业", "公司"})
+_FORM_WORDS = ("建议书", "汇总表", "推荐表", "推荐函")
+
+
+def filler(text: str, tracks: list[Track], region: str | None, moment: datetime) -> str:
+    """Who fills a form in, from the registry's ``filled_by`` and its clause; a guess typed in the question
+    ("是推荐单位填的吧") gets 是 or 不是 first."""
+    del region
+    for track in tracks:
+        facts = track_facts(track, moment)
+        if facts.rule is None or facts.notice is None:
+            continue
+        for document in facts.rule.documents:
+            named = document.name in text or any(word in text and word in document.name for word in _FORM_WORDS)
+            if document.filled_by and named:
+                who = document.filled_by
+                lead = ""
+                claimed = set(_CLAIMED.findall(text))
+                if claimed and (YES_NO.search(text) or "吧" in text):
+                    applicant = "申报单位" in who and bool(claimed & _APPLICANT_WORDS)
+                    lead = "是。" if applicant or any(word in who for word in claimed - _APPLICANT_WORDS) else "不是。"
+                clause = f"{facts.notice.number}{document.filled_by_clause or ''}"
+                return f"{lead}《{document.name}》由{who}填写（{clause}）。"
+    return "请告诉我您问的是哪一张表格（如新职业汇总表、推荐表），以便准确答复。"
+
+
+def visual(text: str, tracks: list[Track], region: str | None, moment: datetime) -> str:
+    """Short videos and charts: only 159号 says how they go (on CD or USB stick, with the paper copies); for a
+    Shanghai track the notices are silent."""
+    del text, moment
+    for track in tracks:
+        item = source("visual_materials", track)
+        if item is None:
+            continue
+        if len(tracks) > 1:
+            return f"{track_facts_name(track)}：{cite(item)}上海各征集通知对此未作规定。"
+        return cite(item)
+    return silent("短视频、图表等可视化资料的提交方式", region, tracks)
+
+
+def track_facts_name(track: Track) -> str:
+    return load_registry().track_rules(track)[-1][1].name
+
+
+ActAnswer = Callable[[str, list[Track], str | None, datetime], str]
+BY_ACT: dict[str, ActAnswer] = {"filler": filler, "visual": visual}
+"""Acts answered from the message, the tracks asked about (those of the region when none was named), the
+region and the business time; the core looks an act up here before its own cases."""
+DATED_ACTS = frozenset({"history", "compare"})
+"""Acts whose answer gives the dates asked: no window list beside them."""

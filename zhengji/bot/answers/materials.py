@@ -17,7 +17,7 @@ _FORMAT_NAMES = {"pdf": "PDF版", "word": "WORD版"}
 _INNER = re.compile(r"（([^（）]+)）")
 # Notes in the notices' own words that belong with a track's list (topic ids of data/faq.toml).
 _NOTES: dict[Track, tuple[str, ...]] = {
-    Track.gd_new_occupation: ("how_to_submit", "paper_copies"),
+    Track.gd_new_occupation: ("how_to_submit",),
     Track.evaluator_org: ("how_to_submit",),
     Track.special_ability_institution: ("how_to_submit",),
     Track.new_occupation: ("how_to_submit",),
@@ -74,6 +74,9 @@ def _track_materials(track: Track, day: date) -> str:
     head = f"{track_name(track)}（{notice.number}）"
     text = f"{head}须提交以下材料：\n{numbered(items)}" if items else f"{head}：通知未规定须邮寄的表格。"
     text += f"\n{mailbox_line(rule)}"
+    if rule.paper:
+        # 159号 五（三）: the paper copy and where it goes, once (the clause below is quoted once too).
+        text += f"\n另{rule.paper}。"
     faq = load_faq()
     for topic_id in _NOTES.get(track, ()):
         for source in sources_for(faq.topic(topic_id), [track]):

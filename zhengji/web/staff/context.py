@@ -17,7 +17,7 @@ from zhengji.mailbox.pipeline import Pipeline
 from zhengji.review.fields import show
 from zhengji.review.labels import action_label, code_label, status_label, track_label
 from zhengji.settings import Settings
-from zhengji.storage.blobs import BlobStore
+from zhengji.storage.blobs import BlobStore, blob_store
 from zhengji.textsafe import clean_line
 
 TEMPLATE_DIR = Path(__file__).resolve().parents[1] / "templates"
@@ -42,7 +42,7 @@ def engine_of(request: Request) -> Engine:
 
 
 def blobs_of(request: Request) -> BlobStore:
-    return BlobStore(settings_of(request).blob_dir)
+    return blob_store(settings_of(request))
 
 
 def pipeline_of(request: Request) -> Pipeline:
