@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
-from zhengji.bot.answers.materials import governing_rule, track_materials
-from zhengji.bot.answers.windows import window_line
-from zhengji.bot.core import Answer, Bot
-from zhengji.bot.understand import CONTENT, Intent
 from zhengji.clock import Clock
 from zhengji.mailbox.compose import (
     ITEM_LIMIT,
@@ -36,11 +33,21 @@ from zhengji.parsers.model import ParsedDocument
 from zhengji.parsers.submission import CheckedSubmission, Mail
 from zhengji.textsafe import clean_line
 
+if TYPE_CHECKING:  # the bot's core loads its vocabularies and the catalog: only a question mail needs it
+    from zhengji.bot.core import Answer
+
 QUESTION_LIMIT = 400
 """How much of a mail's text is put to the bot (characters): a question is short; what follows it is quoted
 mail, signatures and disclaimers, whose words would only make the bot answer what was not asked."""
-ANSWERED = frozenset({*CONTENT, Intent.overview})
-"""The bot's answers that come from the notices; a greeting, a help text or a chat-only step is no mail answer."""
+
+
+def _from_the_notices(answer: Answer) -> bool:
+    """Whether the bot answered from the notices; a greeting, a help text or a chat-only step is no mail answer."""
+    from zhengji.bot.understand import CONTENT, Intent
+
+    return any(intent in {*CONTENT, Intent.overview} for intent in answer.intents)
+
+
 _QUOTED = re.compile(r"^\s*(>|-{2,}|_{5,}|={5,}|发件人[:：]|From:|在.{0,40}写道[:：]|On .{0,80}wrote:)", re.IGNORECASE)
 
 
@@ -66,6 +73,8 @@ def as_question(mail: Mail, documents: list[ParsedDocument]) -> CheckedSubmissio
 
 
 def _answer(text: str, received: datetime) -> Answer:
+    from zhengji.bot.core import Bot
+
     """The bot core's answer, judged on the day the mail arrived (windows, days left)."""
     return Bot(clock=Clock(received)).answer(None, text)
 
@@ -84,6 +93,10 @@ def _center_tracks(mailboxes: list[str]) -> list[Track]:
 def _how_to(answer: Answer | None, mailboxes: list[str], received: datetime) -> list[str]:
     """How to submit, for the tracks the question names (else those of the answering center), from the
     notices: the forms and the mailbox (unless the answer already listed them), and the window."""
+    from zhengji.bot.answers.materials import governing_rule, track_materials
+    from zhengji.bot.answers.windows import window_line
+    from zhengji.bot.understand import Intent
+
     named = list(answer.tracks) if answer is not None else []
     listed = answer is not None and bool({Intent.materials, Intent.overview} & set(answer.intents))
     lines = []
@@ -116,10 +129,12 @@ def compose_question(
 ) -> ComposedReply:
     """The reply to a question mail; ``reference``, ``track`` and ``follow_up`` when it was filed to an
     existing case (whose track then says how to submit, unless the question names another)."""
+    from zhengji.bot.core import Answer
+
     answer = _answer(question, mail.received) if question else None
     if track is not None and track in Track.__members__ and (answer is None or not answer.tracks):
         answer = Answer(answer.text if answer else "", answer.intents if answer else (), (Track(track),))
-    answered = answer is not None and any(intent in ANSWERED for intent in answer.intents)
+    answered = answer is not None and _from_the_notices(answer)
     said = answer.text if answer is not None and answered else ""
     center = voice(as_question(mail, []))
     subject = _subject_text(mail.subject)
