@@ -148,33 +148,54 @@ def _window_text(submission: Submission, at: datetime) -> str:
     return opening_text(pos)
 
 
-def compose_decision(
-    submission: Submission, message: Message, action: str, reason: str, *, today: datetime
-) -> ComposedReply:
-    """The mail that tells the applicant the decision, in the register of the automatic replies."""
-    name = track_label(submission.track) if submission.track != "unknown" else ""
-    subject_line = f"{name}材料" if name else "申报材料"
+def letter(
+    template: str,
+    submission: Submission,
+    message: Message,
+    *,
+    today: datetime,
+    about: str = "材料",
+    greeting: str = "申报单位（个人）",
+    **context: object,
+) -> str:
+    """A reviewer's mail to the applicant (a decision, a late exception, a clerk's answer): the same letterhead
+    as the automatic replies, in the voice of the center whose mailbox received the case's mail."""
+    name = track_label(submission.track) if submission.track in Track.__members__ else ""
+    subject_line = f"{name}{about}" if name else ("申报材料" if about == "材料" else about)
     shown = clean_line(submission.subject, 200)
     if shown:
         subject_line += f"（邮件主题：{shown}）"
     center = voice(submission, message)
-    wants_window = action == "return" or (action == "reject" and _early(submission, message))
-    body = (
+    return (
         _environment()
-        .get_template("decision.txt.j2")
+        .get_template(template)
         .render(
-            greeting=clean_line(submission.sender_name, 64) or "申报单位（个人）",
+            greeting=clean_line(submission.sender_name, 64) or greeting,
             received=_received(message.received_at),
             subject_line=subject_line,
             reference=submission.reference,
             office=center.name,
             contact=center.contact,
-            outcome=OUTCOME[action],
-            action=action,
-            reason=_indented(reason),
-            window_text=_window_text(submission, today) if wants_window else "",
             today=cn_date(shanghai_date(today)),
+            **context,
         )
+    )
+
+
+def compose_decision(
+    submission: Submission, message: Message, action: str, reason: str, *, today: datetime
+) -> ComposedReply:
+    """The mail that tells the applicant the decision, in the register of the automatic replies."""
+    wants_window = action == "return" or (action == "reject" and _early(submission, message))
+    body = letter(
+        "decision.txt.j2",
+        submission,
+        message,
+        today=today,
+        outcome=OUTCOME[action],
+        action=action,
+        reason=_indented(reason),
+        window_text=_window_text(submission, today) if wants_window else "",
     )
     subject = f"{reply_subject(submission.subject, submission.reference)}（{SUBJECT_TAIL[action]}）"
     return ComposedReply(subject, body)
@@ -269,27 +290,14 @@ def compose_late(
     submission: Submission, message: Message, *, until: date, verdict: str, today: datetime
 ) -> ComposedReply:
     """The mail that tells the applicant a late exception was granted, in the center's voice like a decision."""
-    name = track_label(submission.track) if submission.track != "unknown" else ""
-    subject_line = f"{name}材料" if name else "申报材料"
-    shown = clean_line(submission.subject, 200)
-    if shown:
-        subject_line += f"（邮件主题：{shown}）"
-    center = voice(submission, message)
-    body = (
-        _environment()
-        .get_template("late.txt.j2")
-        .render(
-            greeting=clean_line(submission.sender_name, 64) or "申报单位（个人）",
-            received=_received(message.received_at),
-            subject_line=subject_line,
-            reference=submission.reference,
-            office=center.name,
-            contact=center.contact,
-            until=cn_date(until),
-            decided=submission.decision is not None,
-            status=verdict,
-            today=cn_date(shanghai_date(today)),
-        )
+    body = letter(
+        "late.txt.j2",
+        submission,
+        message,
+        today=today,
+        until=cn_date(until),
+        decided=submission.decision is not None,
+        status=verdict,
     )
     subject = f"{reply_subject(submission.subject, submission.reference)}（同意逾期补交）"
     return ComposedReply(subject, body)

@@ -20,16 +20,12 @@ takes one of three paths:
 from __future__ import annotations
 
 from datetime import datetime
-from functools import cache
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from sqlmodel import Session
 
-from zhengji.clock import shanghai_date
 from zhengji.mailbox.compose import ComposedReply, reply_subject
 from zhengji.mailbox.mime import IncomingMail
 from zhengji.mailbox.pipeline import Pipeline, read_mail, reply_address
-from zhengji.notices.calendar import cn_date
 from zhengji.notices.registry import Track, load_registry
 from zhengji.parsers.tracks import governing_notice
 from zhengji.review.decisions import (
@@ -39,33 +35,19 @@ from zhengji.review.decisions import (
     _indented,
     _latest_message,
     _queue,
-    _received,
-    voice,
+    letter,
 )
 from zhengji.review.index import NOT_SUBMISSION
-from zhengji.review.labels import track_label, track_names
+from zhengji.review.labels import track_names
 from zhengji.review.recheck import Case, latest_message, recheck
 from zhengji.storage.blobs import BlobNotFound, BlobStore
 from zhengji.storage.models import AuditEvent, Message, ReplyState, Submission
-from zhengji.textsafe import clean_line
 
 RESTORED = "not_submission_cleared"
 
 
 class TriageError(ValueError):
     """The clerk's action cannot be taken as asked; ``str()`` is a sentence for the clerk."""
-
-
-@cache
-def _environment() -> Environment:
-    return Environment(
-        loader=PackageLoader("zhengji.review", "templates"),
-        autoescape=False,  # plain-text mail
-        undefined=StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
 
 
 def _undecided(submission: Submission) -> None:
@@ -124,25 +106,8 @@ def restore(session: Session, submission: Submission, *, actor: str, at: datetim
 
 def compose_answer(submission: Submission, message: Message, text: str, *, today: datetime) -> ComposedReply:
     """A clerk's answer in the voice of the center whose mailbox received the mail, as a decision's mail is."""
-    center = voice(submission, message)
-    shown = clean_line(submission.subject, 200)
-    name = track_label(submission.track) if submission.track in Track.__members__ else ""
-    subject_line = f"{name}来信" if name else "来信"
-    if shown:
-        subject_line += f"（邮件主题：{shown}）"
-    body = (
-        _environment()
-        .get_template("answer.txt.j2")
-        .render(
-            greeting=clean_line(submission.sender_name, 64) or "您好",
-            received=_received(message.received_at),
-            subject_line=subject_line,
-            reference=submission.reference,
-            office=center.name,
-            contact=center.contact,
-            text=_indented(text),
-            today=cn_date(shanghai_date(today)),
-        )
+    body = letter(
+        "answer.txt.j2", submission, message, today=today, about="来信", greeting="您好", text=_indented(text)
     )
     return ComposedReply(f"{reply_subject(submission.subject, submission.reference)}（答复）", body)
 
