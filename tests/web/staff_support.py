@@ -194,3 +194,19 @@ class StaffClient:
         if token:
             values.setdefault("csrf_token", self.csrf)
         return self.http.post(path, data=values, **kwargs)
+
+
+def latest_reference(settings: Settings, sender: str) -> str:
+    """The reference of the newest case from ``sender``: what a clerk finds when the applicant writes again."""
+    from sqlmodel import Session, col, select
+
+    from zhengji.storage.models import Submission
+
+    engine = make_engine(settings.resolved_database_url)
+    with Session(engine) as session:
+        found = session.exec(
+            select(Submission).where(Submission.sender == sender).order_by(col(Submission.id).desc())
+        ).first()
+    engine.dispose()
+    assert found is not None, sender
+    return found.reference

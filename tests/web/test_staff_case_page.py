@@ -18,7 +18,6 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, col, select
 
 from tests.fixtures.forms.proposal_docx import build_proposal_docx, sample_proposal
 from tests.mailbox.eml_builders import foxmail_mail
@@ -29,6 +28,7 @@ from tests.web.staff_support import (
     SH_BOX,
     RunningWeb,
     StaffClient,
+    latest_reference,
     make_settings,
     prepare_database,
     process,
@@ -37,7 +37,6 @@ from tests.web.staff_support import (
 from zhengji.parsers.readers.legacy import convert_with_libreoffice
 from zhengji.settings import Settings
 from zhengji.storage.db import make_engine
-from zhengji.storage.models import Submission
 
 STATIC = Path(__file__).resolve().parents[2] / "zhengji" / "web" / "static"
 TWIN_SENDER = ("上海双版本科技有限公司", "twin@example.com")
@@ -70,14 +69,7 @@ class Desk:
         return self.web.settings
 
     def reference(self, sender: str) -> str:
-        engine = make_engine(self.settings.resolved_database_url)
-        with Session(engine) as session:
-            found = session.exec(
-                select(Submission).where(Submission.sender == sender).order_by(col(Submission.id).desc())
-            ).first()
-        engine.dispose()
-        assert found is not None, sender
-        return found.reference
+        return latest_reference(self.settings, sender)
 
     def send(self, *mails: bytes) -> None:
         engine = make_engine(self.settings.resolved_database_url)

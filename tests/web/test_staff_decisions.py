@@ -14,7 +14,6 @@ from email import message_from_bytes, policy
 from typing import Any
 
 import pytest
-from sqlmodel import Session, col, select
 
 from tests.mailbox.pipeline_support import body_of, outbox, settle
 from tests.web.staff_support import (
@@ -23,6 +22,7 @@ from tests.web.staff_support import (
     RunningWeb,
     StaffClient,
     corpus,
+    latest_reference,
     make_settings,
     prepare_database,
     process,
@@ -30,7 +30,6 @@ from tests.web.staff_support import (
 )
 from zhengji.settings import Settings
 from zhengji.storage.db import make_engine
-from zhengji.storage.models import Submission
 
 
 @dataclass
@@ -44,14 +43,7 @@ class Desk:
         return self.web.settings
 
     def reference(self, sender: str) -> str:
-        engine = make_engine(self.settings.resolved_database_url)
-        with Session(engine) as session:
-            found = session.exec(
-                select(Submission).where(Submission.sender == sender).order_by(col(Submission.id).desc())
-            ).first()
-        engine.dispose()
-        assert found is not None, sender
-        return found.reference
+        return latest_reference(self.settings, sender)
 
     def item(self, reference: str, **query: str) -> dict[str, Any]:
         api = self.admin.get("/staff/api/submissions", params={"q": reference, **query}).json()

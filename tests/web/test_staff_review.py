@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from docx import Document as WordDocument
 from openpyxl import load_workbook
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 
 from tests.mailbox.pipeline_support import body_of, outbox, settle
 from tests.web.staff_support import (
@@ -28,6 +28,7 @@ from tests.web.staff_support import (
     RunningWeb,
     StaffClient,
     corpus,
+    latest_reference,
     make_settings,
     prepare_database,
     process,
@@ -35,7 +36,7 @@ from tests.web.staff_support import (
 )
 from zhengji.settings import Settings
 from zhengji.storage.db import make_engine
-from zhengji.storage.models import Correction, Submission
+from zhengji.storage.models import Correction
 
 
 @dataclass
@@ -49,14 +50,7 @@ class Desk:
         return self.web.settings
 
     def reference(self, sender: str) -> str:
-        engine = make_engine(self.settings.resolved_database_url)
-        with Session(engine) as session:
-            found = session.exec(
-                select(Submission).where(Submission.sender == sender).order_by(col(Submission.id).desc())
-            ).first()
-        engine.dispose()
-        assert found is not None, sender
-        return found.reference
+        return latest_reference(self.settings, sender)
 
     def status(self, reference: str) -> str:
         api = self.admin.get("/staff/api/submissions", params={"q": reference}).json()

@@ -25,7 +25,6 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from sqlmodel import Session, col, select
 
 from tests.fixtures.forms.proposal_docx import build_proposal_docx, sample_proposal
 from tests.mailbox.eml_builders import foxmail_mail
@@ -35,6 +34,7 @@ from tests.web.staff_support import (
     REVIEWER,
     SH_BOX,
     RunningWeb,
+    latest_reference,
     make_settings,
     prepare_database,
     process,
@@ -45,7 +45,6 @@ from tests.web.test_staff_browser import ARTIFACTS, CHROMIUM_ARGS, VIEWPORT, _ch
 from zhengji.parsers.readers.legacy import convert_with_libreoffice
 from zhengji.settings import Settings
 from zhengji.storage.db import make_engine
-from zhengji.storage.models import Submission
 
 DECLINED = ("上海低空物流有限公司", "dk@example.com")
 AGAIN = ("上海补件科技有限公司", "again@example.com")
@@ -87,14 +86,7 @@ class Desk:
         return self.web.settings
 
     def reference(self, sender: str) -> str:
-        engine = make_engine(self.settings.resolved_database_url)
-        with Session(engine) as session:
-            found = session.exec(
-                select(Submission).where(Submission.sender == sender).order_by(col(Submission.id).desc())
-            ).first()
-        engine.dispose()
-        assert found is not None, sender
-        return found.reference
+        return latest_reference(self.settings, sender)
 
     def mail_in(self, *mails: bytes) -> None:
         """Mails taken in as the SMTP server takes them and answered by the pipeline, while the desk runs."""
