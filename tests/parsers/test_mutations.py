@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import io
+import json
 import zipfile
 from functools import cache
 from pathlib import Path
@@ -182,6 +183,55 @@ def test_the_third_list_rewords_every_form(monkeypatch: pytest.MonkeyPatch) -> N
     assert third.keys() == first.keys()
     assert {BY_ID[case_id].form for case_id in third} == {case.form for case in CASES}
     assert [case_id for case_id in third if third[case_id] == first[case_id]] == []
+
+
+def _reused_up_to_case(name: str) -> list[str]:
+    """The variants of list ``name`` that a list before it already has up to letter case ("TEL" for "Tel"):
+    ``fold`` keeps case, and a gloss typed in capitals is no new wording."""
+    order = list(WORDING_LISTS)
+    earlier = {fold(variant).casefold(): other for other in order[: order.index(name)]
+               for table in ("label", "heading", "title") for entry in wordings(other)[table].values()
+               for variant in entry["variants"]}  # fmt: skip
+    return [f'[{table}."{printed}"] has "{variant}" of {earlier[fold(variant).casefold()]}'
+            for table in ("label", "heading", "title") for printed, entry in wordings(name)[table].items()
+            for variant in entry["variants"] if fold(variant).casefold() in earlier]  # fmt: skip
+
+
+def test_the_fourth_list_is_unseen_and_covers_every_wording() -> None:
+    """The fourth list (``--wordings fourth``, written blind to the reader) shares no variant with the three before
+    it, not even up to width, spaces or case, has every key, and new section numerals."""
+    assert unseen_faults("fourth") == []
+    assert _reused_up_to_case("fourth") == []
+
+
+def test_a_fourth_list_that_reuses_a_variant_up_to_case_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check above can fail: "TEL" is the holdout list's "Tel", which ``fold`` alone does not see."""
+    fourth = wordings("fourth")
+    lines = [f"[numerals]\nstyles = {json.dumps(fourth['numerals']['styles'], ensure_ascii=False)}\n"]
+    for table in ("label", "heading", "title"):
+        for printed, entry in fourth[table].items():
+            variants = ["TEL" if variant == "Phone" else variant for variant in entry["variants"]]
+            lines.append(f'[{table}."{printed}"]\nvariants = {json.dumps(variants, ensure_ascii=False)}\n')
+    probe = tmp_path / "probe.toml"
+    probe.write_text("\n".join(lines), encoding="utf-8")
+    monkeypatch.setitem(WORDING_LISTS, "fourth", probe)
+    assert unseen_faults("fourth") == []
+    assert _reused_up_to_case("fourth") == ['[label."联系电话"] has "TEL" of holdout']
+
+
+def test_the_fourth_list_rewords_every_form(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every reworded document builds from the fourth list and differs from the same document of each earlier list."""
+    built: dict[str, dict[str, bytes]] = {}
+    for name in WORDING_LISTS:
+        monkeypatch.setenv(WORDINGS_ENV, name)
+        built[name] = {case.id: _body(case.docx) for case in cases() if case.cls == "reworded"}
+    fourth = built.pop("fourth")
+    assert {BY_ID[case_id].form for case_id in fourth} == {case.form for case in CASES}
+    for name, earlier in built.items():
+        assert earlier.keys() == fourth.keys()
+        assert [case_id for case_id in fourth if fourth[case_id] == earlier[case_id]] == [], name
 
 
 @pytest.fixture(scope="module")

@@ -82,13 +82,18 @@ def gaps(
     rows: int,
     columns: int,
     edges: bool,
+    end: bool = False,
 ) -> list[Gap]:
     """The gaps between consecutive anchors (candidate, field), each with the unread candidates and free fields
     that lie between them; with ``edges`` the ends of the sequence bound the first and last gap as well (a header
-    row has its first and last cell; a document's first and last label have no neighbour there)."""
+    row has its first and last cell); with ``end`` only its end does (a form's last labels, 电子信箱 and 其他需要
+    说明的情况, have the end of the form after them, while a title, a cover note or a page header may stand
+    before its first)."""
     bounds = sorted(anchors)
     if edges:
         bounds = [(-1, -1), *bounds, (rows, columns)]
+    elif end:
+        bounds = [*bounds, (rows, columns)]
     out: list[Gap] = []
     for (left_row, left_col), (right_row, right_col) in pairwise(bounds):
         if right_col <= left_col:

@@ -25,7 +25,8 @@ from rapidfuzz import fuzz
 from zhengji.notices.forms import form_specs
 from zhengji.notices.registry import FormId
 from zhengji.parsers.checks.dates import parse_date
-from zhengji.parsers.forms.lexicon import is_stamp_label, match_header
+from zhengji.parsers.checks.phones import is_phone
+from zhengji.parsers.forms.lexicon import is_stamp_label, match_header, without_stamp
 from zhengji.parsers.forms.matching import LabelIndex, score, thresholds
 from zhengji.parsers.forms.text import clean_value, label_key
 from zhengji.parsers.forms.wording import MARKS_BETWEEN
@@ -205,6 +206,27 @@ def is_label(text: str, labels: Iterable[str]) -> bool:
     return any(_label_pattern(label, colon_required=False).match(stripped) for label in labels)
 
 
+# The head nouns of a phone field's label, and how long an unknown label before a phone number may be.
+_PHONE_HEADS = ("电话", "手机")
+_MAX_PHONE_LABEL = 6
+
+
+# A label cell's words: a few characters of text, no digits, no sentence.
+_LABEL_SHAPED = re.compile(r"[\u4e00-\u9fffA-Za-z()/]{2,12}")
+
+
+def _label_value_pairs(unit: Unit) -> list[tuple[Unit, Unit]]:
+    """The (label, value) cells of ``unit``'s row when ``unit`` starts a row typed "label | value | label |
+    value", else nothing."""
+    if unit.table is None or unit.cell is None or unit.cell.col != 0:
+        return []
+    cells = [cell for cell in unit.table.row(unit.cell.row) if cell.row == unit.cell.row]
+    if len(cells) < 4 or len(cells) % 2 or any(not cell.text.strip() for cell in cells):
+        return []
+    row = [Unit(cell.text, unit.table, cell) for cell in cells]
+    return list(zip(row[::2], row[1::2], strict=True))
+
+
 class LineLabels:
     """The labels of a form's lines and label cells ("推荐单位（加盖公章）：…", "联系人 | 张三"), by field.
 
@@ -224,6 +246,11 @@ class LineLabels:
     def field_of(self, label: str) -> str | None:
         """The field a label reads as, or None."""
         if self.signature and is_stamp_label(label):
+            # Words before the stamp request that are another field's own label name that field, signed
+            # ("推荐单位意见（签章）" is the opinion, not the 推荐单位).
+            plain = self.lexicon.exact.get(without_stamp(label))
+            if plain is not None:
+                return plain
             signed = self.lexicon.field_of(label, among=self.signature)
             if signed is not None:
                 return signed
@@ -256,7 +283,51 @@ class LineLabels:
                     )
                     if value:
                         return value
+        if self._phone(name):
+            return self._phone_line(found, others, cut_date)
         return None
+
+    def values_in_row(self, found: Sequence[Unit], names: Sequence[str]) -> dict[str, str | None]:
+        """The values of fields ``names`` that share one table row typed "label | value | label | value", by
+        position where words fail: when every label cell of the row but one reads as its field and one of
+        ``names`` is left, the odd label cell is that field ("能力名 | 失智老年人照护 | 职业领域 | 生活照料…"
+        once 能力名 is read). Fields read by their words keep their :meth:`value`."""
+        read = {name: self.value(found, name) for name in names}
+        missing = [name for name in names if not read[name]]
+        if len(missing) != 1:
+            return read
+        for unit in found:
+            pairs = _label_value_pairs(unit)
+            if len(pairs) != len(names):
+                continue
+            fields = [self.field_of(label.text) for label, _value in pairs]
+            unread = [index for index, field in enumerate(fields) if field is None]
+            if len(unread) == 1 and sorted(field for field in fields if field) == sorted(set(names) - {missing[0]}):
+                label, value = pairs[unread[0]]
+                if _LABEL_SHAPED.fullmatch(label_key(label.text)):
+                    read[missing[0]] = _blank_to_none(value.text)
+                return read
+        return read
+
+    def _phone(self, name: str) -> bool:
+        """A phone field: the head noun of one of its wordings is 电话 or 手机 (a compound ends with its head
+        noun)."""
+        return any(label_key(wording).endswith(_PHONE_HEADS) for wording in self.groups[name])
+
+    def _phone_line(self, found: Sequence[Unit], others: Sequence[str], cut_date: bool) -> str | None:
+        """A phone field whose label is in words of no field ("Tel：021-…"): the one line whose short label names
+        no field of the form and whose value is a phone number."""
+        values: list[str] = []
+        for unit in found:
+            normed = norm(unit.text)
+            for start, end, value_start in self._candidates(unit, normed):
+                label = normed[start:end]
+                if len(label_key(label)) > _MAX_PHONE_LABEL or self._is_label(label):
+                    continue
+                value = self._after(unit, normed, value_start, others, cut_date)
+                if value and is_phone(value):
+                    values.append(value)
+        return values[0] if len(set(values)) == 1 else None
 
     def _glued(self, unit: Unit, normed: str, name: str, others: Sequence[str], cut_date: bool) -> str | None:
         """A cell holding a label and its value with nothing between them ("能力名称" and the name on two lines of
@@ -498,6 +569,8 @@ def read_rows(layout: Layout, aliases: Mapping[str, Sequence[str]], min_keys: in
     """
     result = Rows()
     width: int | None = None
+    header_row: list[Cell] = []
+    numbered_checked = False
     # A PDF table's row whose cells wrap across a page break, or that the text layer splits, comes back as
     # a row without its 序号 under the numbered row it belongs to.
     spill = layout.format == "pdf" and "seq" in aliases
@@ -508,6 +581,7 @@ def read_rows(layout: Layout, aliases: Mapping[str, Sequence[str]], min_keys: in
                 header = match_header(table.row(row_index), aliases)
                 if header.is_header(min_keys):
                     result.header, width, start = header.columns, table.n_cols, row_index + 1
+                    header_row = table.row(row_index)
                     result.found = True
                     result.used.add((id(table), row_index))
                     break
@@ -519,6 +593,14 @@ def read_rows(layout: Layout, aliases: Mapping[str, Sequence[str]], min_keys: in
             cells = table.row(row_index)
             if _is_stop(cells, stops):
                 return result
+            if not numbered_checked:
+                numbered_checked = True
+                _number_column(table, start, result.header, aliases)
+            if _misaligned(table, row_index, header_row, result.header):
+                # A row whose one cell runs across columns the header keeps apart is not a row of this table (a
+                # footer such as "主管部门意见 | …" in words not listed): its cells are left to the line labels,
+                # never read as a row with blank cells that the applicant would be asked to fill.
+                continue
             result.used.add((id(table), row_index))
             if _is_sample(cells) or match_header(cells, aliases).is_header(min_keys):
                 continue
@@ -533,6 +615,49 @@ def read_rows(layout: Layout, aliases: Mapping[str, Sequence[str]], min_keys: in
             else:
                 result.rows.append(values)
     return result
+
+
+def _number_column(table: Table, start: int, header: dict[str, int], aliases: Mapping[str, Sequence[str]]) -> None:
+    """The row number column read by its cells when its header is in words never seen ("项次"): the one unnamed
+    column whose cells under the header count 1, 2, 3 … is the table's 序号."""
+    if "seq" not in aliases or "seq" in header:
+        return
+    named = set(header.values())
+    found: list[int] = []
+    for col in range(table.n_cols):
+        if col in named:
+            continue
+        numbers = [
+            _count(cell.text)
+            for row in range(start, table.n_rows)
+            if (cell := table.at(row, col)) and cell.text.strip()
+        ]
+        numbers = [number for number in numbers if number is not None] if len(numbers) > 1 else []
+        if len(numbers) >= 2 and numbers == list(range(1, len(numbers) + 1)):
+            found.append(col)
+    if len(found) == 1:
+        header["seq"] = found[0]
+
+
+def _count(text: str) -> int | None:
+    """A row number as typed ("1", "1.", "（1）"), or None."""
+    match = re.fullmatch(r"[(（]?\s*(\d{1,3})\s*[)）.、．]?", text.strip())
+    return int(match.group(1)) if match else None
+
+
+def _misaligned(table: Table, row: int, header_row: Sequence[Cell], header: Mapping[str, int]) -> bool:
+    """Whether one filled cell of ``row`` covers two columns that the header names in cells of their own: the
+    cell structure of the row does not match the header's, so the row is doubted rather than read as a row."""
+    header_cells = {col: next((cell for cell in header_row if cell.col <= col < cell.col + cell.colspan), None)
+                    for col in set(header.values())}  # fmt: skip
+    covered: dict[int, list[int]] = {}
+    for col in sorted(set(header.values())):
+        cell = table.at(row, col)
+        if cell is not None and cell.text.strip():
+            covered.setdefault(id(cell), []).append(col)
+    return any(
+        len({id(header_cells[col]) for col in cols if header_cells[col] is not None}) > 1 for cols in covered.values()
+    )
 
 
 def _join_spill(previous: dict[str, str | None], spill: dict[str, str | None]) -> None:
@@ -598,6 +723,8 @@ def _is_title(title: str, patterns: Sequence[str], printed: Sequence[str]) -> bo
         # A near spelling still ends as the form's title ends ("…汇总表", "…建议书"): "新职业建议单位" is a column.
         if len(wanted) < 6 or len(title) < len(wanted) - 3 or not title.endswith(wanted[-2:]):
             continue
+        if fuzz.ratio(wanted, title) >= _TITLE_SIMILARITY:
+            return True  # the whole title with a word left out or changed ("…考核项目及机构建议书")
         found = fuzz.partial_ratio_alignment(wanted, title)
         if found is None or found.score < _TITLE_SIMILARITY:
             continue

@@ -21,6 +21,7 @@ from zhengji.notices.forms import FormSpec
 from zhengji.parsers.forms.classify import norm
 from zhengji.parsers.forms.lexicon import GENERIC_TAILS, label_key, lcs
 from zhengji.parsers.forms.matching import LabelIndex
+from zhengji.parsers.forms.wording import GLOSS_PREFIX
 
 __all__ = ["Headings", "numbering"]
 
@@ -29,11 +30,15 @@ _NUMBERED = re.compile(
     rf"^\s*(?:第\s*([{_NUMERALS}\d]{{1,3}})\s*(?:部分|项|节|章)"
     rf"|[(（]\s*([{_NUMERALS}\d]{{1,3}})\s*[)）]"
     rf"|([{_NUMERALS}]{{1,3}})\s*[、.．]"
-    r"|(\d{1,2})\s*(?:[、．]|\.(?!\d)))"
+    r"|(\d{1,2})\s*(?:[、．]|\.(?!\d))"
+    # "二 拟推荐考核机构情况": the numeral and a space, as a heading typed without its 、.
+    rf"|([{_NUMERALS}]{{1,3}})\s+(?=[\u4e00-\u9fff]))"
     r"\s*[、.．:：]?\s*"
 )
 # Of the heading's characters, how many a reworded numbered heading keeps in order.
 _SHARED = 0.6
+# Characters a numbered line shares with its section's heading at least, when nearer to it than to any other.
+_MIN_SHARED = 2
 # How much longer than its heading a reworded heading line may be.
 _LONGER = 8
 
@@ -94,8 +99,10 @@ class Headings:
             match = re.compile(r"\s*" + r"\s*".join(chars) + r"\s*[:：]?").match(normed, start)
             if match:
                 tail = label_key(normed[match.end() : start + len(line)])
-                # "…推荐情况说明": a generic word after the heading is part of it.
-                return text[start + len(line) :] if tail in GENERIC_TAILS else text[match.end() :]
+                # "…推荐情况说明": a generic word after the heading is part of it; so is an English gloss.
+                if tail in GENERIC_TAILS:
+                    return text[start + len(line) :]
+                return GLOSS_PREFIX.sub("", text[match.end() :], count=1)
         longest = max(len(label_key(wording)) for wording in section.wordings)
         if len(label_key(head)) > longest + _LONGER:
             return None
@@ -108,6 +115,15 @@ class Headings:
             wanted = label_key(wording)
             if lcs(folded, wanted) >= _SHARED * len(wanted):
                 return text[head_end:]
+        # The section's own numeral on a short line is its place in the form: the line is that section's heading
+        # when its words are nearer to that section's than to any other's ("二 拟推荐考核机构情况").
+        shared = {
+            other: max(lcs(folded, label_key(wording)) for wording in entry.wordings)
+            for other, entry in self.sections.items()
+        }
+        best = max(shared.values())
+        if best >= _MIN_SHARED and shared[name] == best and list(shared.values()).count(best) == 1:
+            return text[head_end:]
         return None
 
     def starts(self, text: str, names: Sequence[str]) -> bool:

@@ -112,7 +112,7 @@ def _without_stamp(text: str) -> str | None:
     text = text.replace(PICTURE, "")
     text = _LEADING_LABEL.sub("", text)
     text = re.sub(r"^\s*主管部门\s*", "", text)
-    text = re.sub(r"[(（]\s*(盖章|公章|章)\s*[)）]", "", text)
+    text = re.sub(r"[(（]\s*(?:单位)?(?:加盖)?(?:盖章|公章|章|签章|印章|签字|签名)\s*[)）]", "", text)
     text = text.strip(" :：_\u3000")
     return clean_value(text) if key(text) and key(text) not in {"年月日"} else None
 

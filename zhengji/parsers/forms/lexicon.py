@@ -29,6 +29,7 @@ __all__ = [
     "lcs",
     "match_header",
     "weak_similarity",
+    "without_stamp",
 ]
 
 # Nouns that say "this is the label of" without changing it (the one list, in the form data).
@@ -45,6 +46,11 @@ def label_key(text: str | None) -> str:
 def is_stamp_label(text: str | None) -> bool:
     """True when a label asks for a stamp or signature ("推荐单位（盖章）", "填表人及联系方式（单位盖章）")."""
     return bool(_STAMP.search(label_key(text)))
+
+
+def without_stamp(text: str | None) -> str:
+    """A label's key without its request for a stamp or signature ("推荐单位意见（签章）" → "推荐单位意见")."""
+    return _STAMP.sub("", label_key(text))
 
 
 def lcs(first: str, second: str) -> int:
@@ -75,7 +81,14 @@ class Header:
     complete: bool = False
 
     def is_header(self, min_keys: int) -> bool:
-        return self.strong >= min_keys or (self.complete and self.strong >= max(2, min_keys - 1))
+        """Enough columns named on their own; or a row whose every cell was given a column, with one named on its
+        own among more than ``min_keys``: a table's width read cell by cell, as a clerk reads a header in words
+        never printed ("任务项 | 操作规程 | 所需相关知识 | 占比（%）")."""
+        if self.strong >= min_keys:
+            return True
+        if not self.complete:
+            return False
+        return self.strong >= max(2, min_keys - 1) or (self.strong >= 1 and len(self.columns) > min_keys)
 
 
 @lru_cache(maxsize=64)
@@ -123,7 +136,8 @@ def _by_place(
     header: Header, texts: Mapping[int, str], lexicon: LabelIndex, free_cols: set[int], free_fields: set[str]
 ) -> None:
     """Leftover cells read as the leftover column of their place in the form's order of columns, when the columns
-    read on either side (or the row's ends) agree and the cell shares characters with it (:mod:`align`)."""
+    read on either side (or the row's ends) agree and the cell shares characters with it, or is the one cell left
+    where one column is free ("项次" before 新职业名称: every cell of a header row names a column) (:mod:`align`)."""
     if not header.columns or not free_cols or not free_fields:
         return
     order = list(lexicon.groups)
@@ -138,6 +152,7 @@ def _by_place(
             lambda row, col: weak_similarity(label_key(texts[cols[row]]), lexicon.groups[order[col]]),
             min_shared=settings.align_min_shared,
             max_gap=settings.align_max_gap,
+            alone=True,
         )
         for row, col in pairs:
             header.columns[order[col]] = cols[row]

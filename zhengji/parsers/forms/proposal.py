@@ -114,6 +114,13 @@ _SIGNATURE = re.compile(
 )
 # The date line: 填写时间, 填写日期, 填表时间, 填表日期, spaced out or with a marker.
 _DATE_LINE = re.compile(r"填\s*[写表]\s*(?:时\s*间|日\s*期)" + MARKS_BETWEEN + r"[:：]?")
+# What a line's own label shows of its kind: a seal or signature asked for; a time as its head noun.
+_STAMP_WORD = re.compile(r"盖章|签字|签名|签章|印章|公章")
+_TIME_NOUN = re.compile(r"(?:时间|日期|年月日|date|日)$")
+_BRACKETED = re.compile(r"\([^()]*\)")
+_MAX_LINE_LABEL = 20
+_LABEL_TO_COLON = re.compile(r"[^:：\n]{1,12}[:：]")
+_MAX_DATE_LABEL = 6
 _GUANGDONG_KEYS = frozenset({"新职业建议书", "申报类别", "职业(工种)名称"})
 # Options only Guangdong's 申报类别 offers (Shanghai's form has 全新职业 alone).
 _GUANGDONG_OPTIONS = ("新工种", "调整变更")
@@ -170,11 +177,68 @@ def _leading(text: str) -> tuple[str, str | None] | None:
 def _line(text: str) -> tuple[str, str | None] | None:
     """The signature or date line, read by their own logic: as labels they only end the values above them."""
     normal = unicodedata.normalize("NFKC", text)
-    if _SIGNATURE.search(normal):
+    if _find_line(normal, "line:signer") is not None:
         return "line:signer", None
-    if _DATE_LINE.match(normal.strip()):
+    found = _find_line(normal.strip(), "line:fill_date")
+    if found is not None and found[0] == 0:
         return "line:fill_date", None
     return None
+
+
+def _line_field(label: str, by_kind: bool = True) -> str | None:
+    """Which of the signature and date lines ``label`` (the words before a colon) is the label of, if either.
+
+    First by the one scorer over the form data's wordings of the two lines; then by the kind of line each is,
+    which a clerk sees in words never printed: a label that asks for a seal or a signature is the signature line
+    (the form has one), a label whose head noun is a time ("…时间", "…日期", "…年月日") is the date line. A label
+    of another field of the form is neither.
+    """
+    key = _key(label)
+    if not 2 <= len(key) <= _MAX_LINE_LABEL or _NOT_LABEL.search(key) or key in _FIELD_INDEX.exact:
+        return None
+    found = _LINE_INDEX.field_of(label)
+    if found is not None or not by_kind:
+        return found
+    if _STAMP_WORD.search(key):
+        return "line:signer"
+    bare = _BRACKETED.sub("", key) or key
+    if _TIME_NOUN.search(bare) and len(bare) <= _MAX_DATE_LABEL:
+        return "line:fill_date"
+    return None
+
+
+def _find_line(normal: str, field: str) -> tuple[int, int] | None:
+    """Where the label of line ``field`` stands in a text already NFKC-normalised: (its start, where the value
+    after it starts). The printed wordings as typed (spaced out, marked), else a label before a colon on the
+    first line, or a short first line that is a label alone, read by :func:`_line_field`."""
+    printed = _SIGNATURE.search(normal) if field == "line:signer" else _DATE_LINE.search(normal)
+    if printed is not None:
+        # A label that goes on to its colon is one label ("申报单位（盖章）或个人（签字）："): its value starts there.
+        more = _LABEL_TO_COLON.match(normal, printed.end())
+        if more is not None and _line_field(normal[printed.start() : more.end() - 1]) == field:
+            return printed.start(), more.end()
+        return printed.start(), printed.end()
+    line = normal.split("\n")[0]
+    start = 0
+    for colon in _COLON.finditer(line):
+        chunk = line[start : colon.start()]
+        words = chunk.rstrip().rsplit(None, 1)
+        label = words[-1] if words else ""
+        if label and _line_field(label) == field and _fits(field, label, line[colon.end() :]):
+            return start + chunk.rstrip().rfind(label), colon.end()
+        start = colon.end()
+    if start == 0 and _line_field(line) == field:
+        return len(line) - len(line.lstrip()), len(line)
+    return None
+
+
+def _fits(field: str, label: str, after: str) -> bool:
+    """Whether the value after a line label read by its kind alone is of that kind: a date line read by its head
+    noun only holds a date or the printed "年 月 日" ("成立日期：2010年" in a note is no fill date)."""
+    if field != "line:fill_date" or _line_field(label, by_kind=False) == field:
+        return True
+    value = _after_line_label(after).strip().strip("_ ")
+    return is_blank_template(value) or parse_date(value.split()[0] if value else value) is not None
 
 
 def _match_prefix(text: str) -> str | None:
@@ -229,6 +293,7 @@ class _Candidate:
     exact: bool
     table: int = -1
     cell: Cell | None = None
+    block: int = -1
 
 
 def _order() -> tuple[str, ...]:
@@ -252,9 +317,15 @@ _POSITION = {key: index for index, key in enumerate(_ORDER)}
 # The one scale of wording scores, over the labels the alignment places.
 _LEXICON = LabelIndex.for_headers({key: texts for key, texts in _wordings().items() if key in _POSITION})
 _MAX_LABEL = 30
+# The signature and date lines on the one scale of every label (their wordings in the form data).
+_LINE_INDEX = LabelIndex.for_headers(
+    {f"line:{field.key}": field.wordings for field in _SPEC.fields if field.kind in ("signature", "date")}
+)
 # A value, not a label: sentence punctuation, book titles, an address or a number.
 _NOT_LABEL = re.compile(r"[。，；;！？!?《》@]|\d{3,}")
 _WORDS = re.compile(r"[\u4e00-\u9fff].*[\u4e00-\u9fff]")
+# A short label in English beside its value ("Tel", "E-mail"): shaped like a label only by the cells around it.
+_LATIN_LABEL = re.compile(r"[A-Za-z][A-Za-z.\-/]{1,11}")
 
 
 class _Grid:
@@ -286,6 +357,8 @@ class _Document:
         self.texts: list[str] = []  # Every paragraph and cell text in reading order.
         # Every filled cell with its place in reading order: the candidates of the alignment with the form.
         self.cell_order: list[tuple[int, Cell, int]] = []
+        # Every paragraph no label was read in, with its place: a label of its own line is a candidate too.
+        self.paragraph_order: list[tuple[int, int]] = []
         order = 0
         for index, block in enumerate(layout.blocks):
             if isinstance(block, str):
@@ -297,6 +370,8 @@ class _Document:
                 if found:
                     self.hits[found[0]].append(_Hit(found[0], found[1], order, block=index))
                     self.label_blocks.add(index)
+                elif block.strip():
+                    self.paragraph_order.append((index, order))
                 order += 1
                 continue
             self.grids[index] = _Grid(block)
@@ -339,7 +414,9 @@ class _Document:
                     continue
                 found = _leading(cell.text)
                 if found:
-                    self.hits[found[0]].append(_Hit(found[0], found[1], order - 1, table=index, cell=cell))
+                    # A wording that starts a cell may as well start a longer label ("相关职业标准规定" is no
+                    # 相关职业 with the value 标准规定): the form's order may doubt it like any loose reading.
+                    self.hits[found[0]].append(_Hit(found[0], found[1], order - 1, table=index, cell=cell, loose=True))
                     self.label_cells.add((index, cell.row, cell.col))
                     self.inline.add((index, cell.row, cell.col))
         self._lone_headers()
@@ -419,7 +496,13 @@ class _Document:
         taken = placed | kept
         free = [col for col, field in enumerate(_ORDER) if field not in taken]
         anchors = sorted(path.items())
-        for gap in gaps(anchors, unread, free, rows=len(candidates), columns=len(_ORDER), edges=False):
+        for gap in gaps(anchors, unread, free, rows=len(candidates), columns=len(_ORDER), edges=False, end=True):
+            lone = candidates[gap.candidates[0]]
+            if len(gap.candidates) == len(gap.fields) == 1 and self._value_right(lone.table, lone.cell):
+                # One label cell with its value beside it, where one field is free between agreeing neighbours:
+                # that field, whatever its words ("Tel" between 联系人 and 电子信箱).
+                self._reread(lone, _ORDER[gap.fields[0]])
+                continue
             pairs = gap_pairs(
                 gap,
                 lambda row, col: weak_similarity(_key(candidates[row].text), _LEXICON.groups[_ORDER[col]]),
@@ -448,15 +531,43 @@ class _Document:
             there = read.get((table, cell.row, cell.col))
             if (there is None or there.field.startswith("col:")) and self._label_shaped(table, cell):
                 found.append(_Candidate(order, cell.text, there, None, False, table, cell))
+        for block, order in self.paragraph_order:
+            if self._paragraph_label_shaped(block):
+                text = self.blocks[block]
+                assert isinstance(text, str)
+                found.append(_Candidate(order, text, None, None, False, block=block))
         return sorted(found, key=lambda candidate: candidate.order)
+
+    def _value_right(self, table: int, cell: Cell | None) -> bool:
+        """Whether the cell right of ``cell`` in its row holds a value (filled, and read as no label)."""
+        if cell is None or table not in self.grids:
+            return False
+        row = self.grids[table].rows[cell.row]
+        right = next((other for other in row if other.col >= cell.col + cell.colspan and other.text.strip()), None)
+        return right is not None and (table, right.row, right.col) not in self.label_cells
+
+    def _paragraph_label_shaped(self, block: int) -> bool:
+        """A paragraph where a label stands on a line of its own (粤 五、职业（工种）分析): a short text of words,
+        no footnote, with a paragraph after it (its answer) before the next table."""
+        text = self.blocks[block]
+        assert isinstance(text, str)
+        if _FOOTNOTE.match(text) or CHECKED in text or UNCHECKED in text:
+            return False
+        key = _key(text)  # without a limit "（200字以内）", whose digits are no value's
+        if not 2 <= len(key) <= _MAX_LABEL or _NOT_LABEL.search(key) or not _WORDS.search(key):
+            return False
+        following = self.blocks[block + 1] if block + 1 < len(self.blocks) else None
+        return isinstance(following, str) and bool(following.strip())
 
     def _label_shaped(self, table: int, cell: Cell) -> bool:
         """A cell where a label stands: a short text of words, first in its row or merged down over rows."""
         text = cell.text
-        if len(text) > 2 * _MAX_LABEL or _NOT_LABEL.search(text) or CHECKED in text or UNCHECKED in text:
+        if len(text) > 2 * _MAX_LABEL or CHECKED in text or UNCHECKED in text:
             return False
-        key = _key(text)
-        if not 2 <= len(key) <= _MAX_LABEL or not _WORDS.search(key):
+        key = _key(text)  # without a limit "（400字内）", whose digits are no value's
+        if not 2 <= len(key) <= _MAX_LABEL or _NOT_LABEL.search(key):
+            return False
+        if not _WORDS.search(key) and not (_LATIN_LABEL.fullmatch(key) and self._value_right(table, cell)):
             return False
         if cell.rowspan > 1:
             return True
@@ -492,9 +603,12 @@ class _Document:
         if hit is not None:
             new = _Hit(field, hit.remainder, hit.order, hit.table, hit.cell, hit.block, hit.split, hit.loose)
         else:
-            assert candidate.cell is not None
-            new = _Hit(field, None, candidate.order, table=candidate.table, cell=candidate.cell)
-            self.label_cells.add((candidate.table, candidate.cell.row, candidate.cell.col))
+            if candidate.cell is None:
+                new = _Hit(field, None, candidate.order, block=candidate.block)
+                self.label_blocks.add(candidate.block)
+            else:
+                new = _Hit(field, None, candidate.order, table=candidate.table, cell=candidate.cell)
+                self.label_cells.add((candidate.table, candidate.cell.row, candidate.cell.col))
         self.hits[field].append(new)
 
     def _table_after(
@@ -696,7 +810,7 @@ class _Document:
             block = self.blocks[index]
             if not isinstance(block, str) or index in self.label_blocks:
                 break
-            if _SIGNATURE.search(unicodedata.normalize("NFKC", block)) or _DATE_LINE.search(block):
+            if _line(block) is not None:
                 break
             if _key(block):
                 lines.append(block.strip())
@@ -851,10 +965,10 @@ class _Document:
         return (kinds[0] if len(kinds) == 1 else None), (len(kinds) if seen else None)
 
     def has_signature_line(self) -> bool:
-        return any(_SIGNATURE.search(unicodedata.normalize("NFKC", text)) for text in self.texts)
+        return any(_find_line(unicodedata.normalize("NFKC", text), "line:signer") for text in self.texts)
 
     def has_date_line(self) -> bool:
-        return any(_DATE_LINE.search(unicodedata.normalize("NFKC", text)) for text in self.texts)
+        return any(_find_line(unicodedata.normalize("NFKC", text), "line:fill_date") for text in self.texts)
 
     def unlocated(self, ticks: int | None) -> list[str]:
         """The fields a rule may ask for whose label or section this document does not show (contract, "Blank or
@@ -907,12 +1021,12 @@ class _Document:
     def signer(self) -> str | None:
         for position, text in enumerate(self.texts):
             normal = unicodedata.normalize("NFKC", text)
-            match = _SIGNATURE.search(normal)
-            if not match:
+            found = _find_line(normal, "line:signer")
+            if found is None:
                 continue
-            rest = _after_line_label(normal[match.end() :].split("\n")[0])
-            date = _DATE_LINE.search(rest)
-            rest = rest[: date.start()] if date else rest
+            rest = _after_line_label(normal[found[1] :].split("\n")[0])
+            date = _find_line(rest, "line:fill_date")
+            rest = rest[: date[0]] if date else rest
             has_seal = PICTURE in rest
             name = clean_value(rest.replace(PICTURE, "").replace("_", ""))
             if name:
@@ -928,10 +1042,10 @@ class _Document:
     def fill_date(self) -> str | None:
         for text in self.texts:
             normal = unicodedata.normalize("NFKC", text)
-            match = _DATE_LINE.search(normal)
-            if match is None:
+            found = _find_line(normal, "line:fill_date")
+            if found is None:
                 continue
-            raw = clean_value(_after_line_label(normal[match.end() :].split("\n")[0]))
+            raw = clean_value(_after_line_label(normal[found[1] :].split("\n")[0]))
             if raw is None or is_blank_template(raw):
                 return None
             raw = raw.strip("_ ")

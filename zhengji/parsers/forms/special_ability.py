@@ -310,12 +310,13 @@ def extract_special_content(layout: Layout) -> dict[str, Any]:
         for row in table.rows
         if any(row.get(name) for name in ("task", "norms", "knowledge"))
     ]
-    ability_name = CONTENT_LINES.value(found, "ability_name")
+    lines = CONTENT_LINES.values_in_row(found, ("ability_name", "domain"))
+    ability_name = lines["ability_name"]
     return {
         # The 能力名称 names the project where the title does not ("主要考核内容" alone).
         "project": _project(found) or ability_name,
         "definition": clean_value("\n".join(definition_parts)),
         "ability_name": ability_name,
-        "domain": CONTENT_LINES.value(found, "domain"),
+        "domain": lines["domain"],
         "tasks": tasks,
     }

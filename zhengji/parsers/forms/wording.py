@@ -44,8 +44,13 @@ _NUMBERING = re.compile(
     rf"|\(([{_NUMERALS}]{{1,3}}|\d{{1,2}})\)[、.]?"
     r"|\d{1,2}(?:[、．]|\.(?!\d)))"
 )
-# "(400字以内)", "(限400字)", "(不超过400字)", "(400字)" at the end of a label.
-_LIMIT = re.compile(r"\((?:限|不超过|不多于)?\d+字(?:以内|以下)?\)$")
+# "(400字以内)", "(限400字)", "(不超过400字)", "(≤400字)", "(400字)" at the end of a label.
+_LIMIT = re.compile(r"\((?:限|不超过|不多于|少于|≤|<=|<)?\d+字(?:以内|以下|之内|内)?\)$")
+# An English gloss in brackets after a Chinese label, as bilingual forms print it ("电话（Tel）", "国家或地区
+# （Country/Region）", "序号（No.）"): it names the same label and never changes it.
+_GLOSS = re.compile(r"(?<=[\u4e00-\u9fff)])\([A-Za-z][A-Za-z0-9./&'\-]*\)")
+# The same gloss as typed, at the start of what follows a label or heading ("（Definition）\n运用…").
+GLOSS_PREFIX = re.compile(r"^\s*[(（]\s*[A-Za-z][A-Za-z0-9 ./&'\-]*[)）][ \t]*\n?")
 _BRACKETS = str.maketrans({"【": "(", "〔": "(", "［": "(", "〖": "(", "】": ")", "〕": ")", "］": ")", "〗": ")"})
 _DROP = str.maketrans(dict.fromkeys(":：\"“”「」『』《》'‘’", ""))
 _EMPTY_BRACKETS = re.compile(r"\(\)|\[\]")
@@ -68,7 +73,7 @@ def normalise(text: str | None) -> str:
     """A label as compared: marks, numbering, limits, colons, quotes and spaces gone; brackets half-width.
 
     "七、有关法律法规情况⁷：" → "有关法律法规情况"; "新职业名称（必填）" → "新职业名称";
-    "新职业产生背景（400 字以内）" → "新职业产生背景"; "职业（工种）名称" → "职业(工种)名称".
+    "新职业产生背景（400 字以内）" → "新职业产生背景"; "职业（工种）名称" → "职业(工种)名称"; "电话（Tel）" → "电话".
     A digit glued to the end is kept here (it may be part of a value); :func:`without_glued_digits` drops it
     where the caller knows the rest is a label.
     """
@@ -77,7 +82,7 @@ def normalise(text: str | None) -> str:
     key = fold(strip_marks(text)).translate(_BRACKETS).translate(_DROP)
     key = _EMPTY_BRACKETS.sub("", key)
     key = _NUMBERING.sub("", key)
-    return _LIMIT.sub("", key)
+    return _LIMIT.sub("", _GLOSS.sub("", key))
 
 
 def without_glued_digits(key: str) -> str | None:
