@@ -1,11 +1,16 @@
 """`make bench`: how often the chat bot answers applicants' own questions rightly (issue 18's measure).
 
-Run from the repository root: ``.venv/bin/python -m benchmarks.bot_questions [--table unseen] [--details]``.
+Run from the repository root:
+``.venv/bin/python -m benchmarks.bot_questions [--table unseen|fresh|fourth] [--details]``.
 
-The questions are in ``tests/bot/applicants.toml`` (``--table seen``, the default) and
-``tests/bot/applicants_unseen.toml`` (``--table unseen``, questions nobody tuned the bot on). Both were written
-from how applicants write on WeChat and from the notices' text, never from the bot's code or data, so that they
-measure the bot from outside, as an applicant meets it.
+The questions are in ``tests/bot/applicants.toml`` (``--table seen``, the default, the one the bot was improved
+against), ``tests/bot/applicants_unseen.toml`` (``--table unseen``, written second), ``tests/bot/applicants_fresh.toml``
+(``--table fresh``, written third by someone who never read the bot; all three now tuned on) and
+``tests/bot/applicants_fourth.toml`` (``--table fourth``, written blind to the bot after the three were tuned on, none
+of its messages in them nor a near copy of one: the one that still measures questions the bot was never tuned on, as
+long as nobody improves the bot against it). All four were written from how applicants write on WeChat and from
+the notices' text, never from the bot's code or data, so that they measure the bot from outside, as an applicant
+meets it.
 
 Each question (or conversation) is asked as ``zhengji ask TEXT --json --chat ID`` asks it: the command's own
 bot (``zhengji.cli.ask._with_database``: the database desk, conversations kept in the database) with the
@@ -55,6 +60,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TABLES = {
     "seen": ROOT / "tests" / "bot" / "applicants.toml",
     "unseen": ROOT / "tests" / "bot" / "applicants_unseen.toml",
+    "fresh": ROOT / "tests" / "bot" / "applicants_fresh.toml",
+    "fourth": ROOT / "tests" / "bot" / "applicants_fourth.toml",
 }
 # The classes of issue 18's measure, in the order the report prints them.
 CLASSES = (
@@ -317,7 +324,12 @@ def details(results: Iterable[tuple[Question, str, Verdict]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--table", choices=sorted(TABLES), default="seen", help="which question table to ask")
+    parser.add_argument(
+        "--table",
+        choices=sorted(TABLES),
+        default="seen",
+        help="which question table to ask: seen, unseen, fresh (the three tuned on), fourth (never tuned on)",
+    )
     parser.add_argument("--details", action="store_true", help="list every reply that was not right")
     parser.add_argument("--class", dest="klass", choices=CLASSES, help="ask only this class")
     parser.add_argument("--subprocess", action="store_true", help="run `zhengji ask` itself for every message")

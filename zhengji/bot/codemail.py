@@ -8,6 +8,7 @@ over, or once its code expired); otherwise only its hash is kept (:mod:`zhengji.
 
 from __future__ import annotations
 
+import base64
 import email.policy
 import logging
 import threading
@@ -21,7 +22,7 @@ from email.message import Message
 from email.mime.text import MIMEText
 from email.parser import BytesHeaderParser
 from email.utils import formataddr, make_msgid, parseaddr
-from functools import cache
+from functools import cache, lru_cache
 
 import sqlalchemy as sa
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -34,12 +35,18 @@ from zhengji.mailbox.outbox import DeliveryRefused, date_header, deliver_raw_to_
 from zhengji.notices.calendar import cn_date
 from zhengji.notices.registry import load_registry
 from zhengji.settings import Settings
+from zhengji.storage.db import reading
 from zhengji.storage.models import ChatCodeMail, ChatCodeMailState
 
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 2.0
 """How often the sender looks at the queue unbidden (mails queued by another process, retries come due)."""
+GATHER_SECONDS = 0.05
+"""How long the sender, told of a queued mail, waits for the mails queued with it: a burst's code mails then share
+one claim and one record (two write transactions, which the burst's code requests wait for, and the sender's
+share of the interpreter the answers run on: issue 18) instead of two each. A code is good for 15 minutes; 50 ms
+is nothing to the applicant."""
 CLAIM_SECONDS = 120
 """How long a sender's claim on a mail holds: longer than one SMTP send (30 s timeout) may take."""
 BATCH = 50
@@ -104,16 +111,24 @@ WIRE = email.policy.compat32.clone(linesep="\r\n")
 
 
 def compose(mail: CodeMail) -> Message:
-    """The mail, marked automatic (RFC 3834) so that no responder answers it.
+    """The mail as a message object (tests, and a transport that wants one): :func:`wire` parsed."""
+    return email.message_from_bytes(wire(mail), policy=email.policy.default)
+
+
+def wire(mail: CodeMail) -> bytes:
+    """The mail as queued and handed over: the bytes an SMTP server is given (CRLF), marked automatic (RFC 3834) so
+    that no responder answers it.
 
     It speaks for the center that owns the mailbox it is sent from (the one the applicant wrote to), with that
     center's contact line; ``office`` signs it only when no center owns that address.
 
-    Built as a ``MIMEText`` under the compat32 policy (0.2 ms), not as an ``EmailMessage`` under the default
-    policy (0.9 ms, its header registry parsing each header back): the mail is composed inside the code
-    request's write transaction, which every other code request of the burst waits for (issue 18). The
-    headers it needs are few and fixed: the center's name and the subject as RFC 2047 words, the body in UTF-8
-    and base64 (7-bit safe on any relay).
+    It is composed inside the code request's write transaction, which the burst's other code requests wait for
+    (issue 18), so only what changes from mail to mail is made here: the headers that depend on the sending
+    mailbox alone (the center's name and the subject as RFC 2047 words, the MIME headers) are made once by the
+    email package (:func:`_fixed_headers`), the body is UTF-8 in base64 (7-bit safe on any relay), and the
+    recipient, date and Message-ID are plain ASCII lines (0.03 ms instead of 0.2 ms for a ``MIMEText`` written
+    out by the email package's generator). A recipient that is not a short ASCII address (which a mail server
+    may still accept) goes the email package's way.
     """
     if any(char in mail.to for char in "\r\n"):
         raise ValueError("a code mail's recipient holds a line break")
@@ -134,15 +149,36 @@ def compose(mail: CodeMail) -> Message:
             today=cn_date(mail.today),
         )
     )
-    message = MIMEText(body, "plain", "utf-8")
-    message["From"] = formataddr((sender_name(mail.from_address), mail.from_address), charset="utf-8")
-    message["To"] = mail.to
-    message["Date"] = date_header()
+    message_id = make_msgid("chatcode", domain="zhengji.local")
+    if not mail.to.isascii() or len(mail.to) > 900:
+        message = MIMEText(body, "plain", "utf-8")
+        message["From"] = formataddr((sender_name(mail.from_address), mail.from_address), charset="utf-8")
+        message["To"] = mail.to
+        message["Date"] = date_header()
+        message["Subject"] = Header(SUBJECT, "utf-8", header_name="Subject")  # type: ignore[assignment]
+        message["Message-ID"] = message_id
+        message["Auto-Submitted"] = "auto-generated"
+        message["X-Auto-Response-Suppress"] = "All"
+        return message.as_bytes(policy=WIRE)
+    head = f"To: {mail.to}\r\nDate: {date_header()}\r\nMessage-ID: {message_id}\r\n".encode("ascii")
+    return (
+        head
+        + _fixed_headers(mail.from_address)
+        + b"\r\n"
+        + base64.encodebytes(body.encode("utf-8")).replace(b"\n", b"\r\n")
+    )
+
+
+@lru_cache(maxsize=64)
+def _fixed_headers(from_address: str) -> bytes:
+    """The headers of every code mail sent from ``from_address``, written once by the email package (RFC 2047
+    words folded as it folds them)."""
+    message = MIMEText("", "plain", "utf-8")
+    message["From"] = formataddr((sender_name(from_address), from_address), charset="utf-8")
     message["Subject"] = Header(SUBJECT, "utf-8", header_name="Subject")  # type: ignore[assignment]  # folded when generated
-    message["Message-ID"] = make_msgid("chatcode", domain="zhengji.local")
     message["Auto-Submitted"] = "auto-generated"
     message["X-Auto-Response-Suppress"] = "All"
-    return message
+    return message.as_bytes(policy=WIRE).split(b"\r\n\r\n", 1)[0] + b"\r\n"
 
 
 @dataclass(frozen=True)
@@ -238,7 +274,8 @@ class CodeMailSender:
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            self._wake.wait(POLL_SECONDS)
+            if self._wake.wait(POLL_SECONDS):
+                self._stop.wait(GATHER_SECONDS)  # the mails queued with this one go out with it
             self._wake.clear()
             if self._stop.is_set():
                 return
@@ -249,7 +286,7 @@ class CodeMailSender:
 
     def _due_ids(self, limit: int = BATCH) -> list[int]:
         moment = self.clock.machine()
-        with Session(self.engine) as session:
+        with Session(reading(self.engine)) as session:
             found = session.exec(
                 select(ChatCodeMail.id)
                 .where(ChatCodeMail.state == ChatCodeMailState.pending)
@@ -371,13 +408,14 @@ _RETRY = (
 _RELEASE = update(_MAILS).where(_MAILS.c.id == bindparam("b_mail_id")).values(claimed_until=None)
 
 
-def enqueue(connection: Connection, message: Message, *, code_id: int | None, expires_at: datetime,
+def enqueue(connection: Connection, raw: bytes, recipient: str, *, code_id: int | None, expires_at: datetime,
             moment: datetime) -> None:  # fmt: skip
-    """Queue ``message`` in the caller's transaction (the one that stores its code): both are kept, or neither."""
+    """Queue the mail ``raw`` (:func:`wire`) in the caller's transaction (the one that stores its code): both are
+    kept, or neither."""
     connection.execute(
         _ENQUEUE,
-        {"b_code_id": code_id, "b_recipient": str(message["To"]), "b_raw": message.as_bytes(policy=WIRE),
-         "b_moment": moment, "b_expires_at": expires_at},
+        {"b_code_id": code_id, "b_recipient": recipient, "b_raw": raw, "b_moment": moment,
+         "b_expires_at": expires_at},
     )  # fmt: skip
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
 
+from zhengji.bot.asof import pin_for
 from zhengji.bot.faq import Source, cite, load_faq, sources_for
 from zhengji.clock import SHANGHAI, shanghai_date
 from zhengji.notices.calendar import Position, Window, position, windows
@@ -60,6 +61,10 @@ def track_facts(track: Track, moment: datetime) -> TrackFacts:
     issued = [(notice, rule) for notice, rule in registry.track_rules(track) if notice.date <= day]
     if not issued:
         return TrackFacts(track, day, None, None, Stage.unpublished, None, None, None)
+    pin = pin_for(track)
+    pinned = [(notice, rule) for notice, rule in issued if notice.id == pin]
+    if pinned:
+        return _pinned_facts(track, day, *pinned[0])
     notice, rule = issued[-1]
     pos: Position = position(track, datetime.combine(day, time(12), tzinfo=SHANGHAI), registry)
     upcoming = pos.next_window if pos.next_window and pos.next_window.notice.date <= day else None
@@ -78,6 +83,24 @@ def track_facts(track: Track, moment: datetime) -> TrackFacts:
         notice = pos.notice
         rule = next(item for owner, item in registry.track_rules(track) if owner.id == notice.id)
     return TrackFacts(track, day, notice, rule, stage, pos.window, upcoming, last)
+
+
+def _pinned_facts(track: Track, day: date, notice: Notice, rule: TrackRule) -> TrackFacts:
+    """The track as the notice of the period asked about sets it ("2024年的征集": 319号's one period), judged on
+    ``day``: a later notice's windows are another period's."""
+    current = upcoming = last = None
+    for window in windows(track, load_registry()):  # recurring rules never end: stop at the next one
+        if window.start > day and (upcoming is not None or window.start.year > day.year + 1):
+            break
+        if window.notice.id != notice.id:
+            continue
+        if window.start > day:
+            upcoming = window
+        else:
+            current = window if window.holds(day) else current
+            last = window if last is None or window.end >= last.end else last
+    stage = Stage.open if current else Stage.between if upcoming else Stage.over
+    return TrackFacts(track, day, notice, rule, stage, current, upcoming, last)
 
 
 def source(topic: str, track: Track, notice: Notice | None = None) -> Source | None:

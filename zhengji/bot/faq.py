@@ -14,6 +14,7 @@ from importlib import resources
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
+from zhengji.bot.asof import known, pin_for
 from zhengji.notices.registry import Notice, Track, load_registry
 
 
@@ -32,6 +33,12 @@ class Source(_Strict):
     tail: str = ""
     individual: str = ""  # the one-line answer to "may a person apply alone" for these tracks (可以/不可以…)
     outsider: str = ""  # the one-line answer for a unit registered in another province (本市依法登记 …)
+    # Given only to a question about its tracks: a closed collection's contact is no answer to "电话多少".
+    named_only: bool = False
+    # For a condition topic: the one-line ruling on the case asked ("不可以。…" / "须…"), and the words that
+    # name the case it rules on (every wording of the topic when empty; "已脱钩" is not "未脱钩").
+    ruling: str = ""
+    ruled_when: list[str] = []
 
 
 class Topic(_Strict):
@@ -39,6 +46,12 @@ class Topic(_Strict):
     title: str
     patterns: list[str]
     sources: list[Source]
+    # Asked with no track named, only the notices whose quotes hold the very words asked answer ("准入类" is 76号's
+    # alone); for a topic every notice answers in its own words (contacts), all of them answer.
+    by_words: bool = False
+    # A condition of the notices on who or what may apply (信用, 目录, 脱钩, 推荐): a question naming it is answered
+    # by its ruling, never by the window's 可以 (zhengji/bot/answers/conditions.py).
+    condition: bool = False
 
     @field_validator("patterns")
     @classmethod
@@ -102,11 +115,45 @@ class Faq:
 
 
 def sources_for(topic: Topic, tracks: list[Track]) -> list[Source]:
-    """The sources that answer ``topic`` for the tracks asked about (all of them when none was named)."""
+    """The sources that answer ``topic`` for the tracks asked about (all of them when none was named).
+
+    Only notices issued on the answer's day count (:mod:`zhengji.bot.asof`): before 76号's date its quotes are
+    no answer, and a topic only later notices answer has no source yet. A track pinned to the notice of the period
+    asked about ("2024年的征集") is answered by that notice's sources alone."""
+    issued = [source for source in topic.sources if _in_force(source)]
+    # A later notice's words for the same tracks replace the earlier one's (76号's scope, not 319号's).
+    issued = [source for source in issued if not any(_supersedes(other, source) for other in issued)]
     if not tracks:
-        return list(topic.sources)
-    chosen = [source for source in topic.sources if set(source.tracks) & set(tracks)]
-    return chosen or list(topic.sources)
+        return [source for source in issued if not source.named_only] or issued
+    chosen = [source for source in issued if set(source.tracks) & set(tracks)]
+    if not chosen and any(set(source.tracks) & set(tracks) for source in topic.sources):
+        return []  # the tracks' own notice is not issued yet (or is another period's): no other track's quote
+    return chosen or issued
+
+
+def issued_for(topic: Topic, tracks: list[Track]) -> bool:
+    """Whether a notice issued on the answer's day (of the period asked about) answers ``topic`` for ``tracks``:
+    a topic only a later notice answers for them is no answer yet, and another track's quote is none either."""
+    if not tracks:
+        return any(_in_force(source) for source in topic.sources)
+    ours = [source for source in topic.sources if set(source.tracks) & set(tracks)]
+    if ours:
+        return any(_in_force(source) for source in ours)
+    return any(_in_force(source) for source in topic.sources)
+
+
+def _supersedes(later: Source, earlier: Source) -> bool:
+    if set(later.tracks) != set(earlier.tracks) or later.notice == earlier.notice:
+        return False
+    registry = load_registry()
+    return registry.notice(later.notice).date > registry.notice(earlier.notice).date
+
+
+def _in_force(source: Source) -> bool:
+    if not known(source.notice):
+        return False
+    pinned = {pin_for(track) for track in source.tracks} - {None}
+    return not pinned or source.notice in pinned
 
 
 def cite(source: Source) -> str:

@@ -31,7 +31,6 @@ from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from email.message import Message as MailMessage
 from typing import Protocol
 
 import sqlalchemy as sa
@@ -42,12 +41,13 @@ from sqlmodel import Session, col, select
 
 from zhengji.bot import codemail, ratelimit
 from zhengji.bot.answers import status as wording
-from zhengji.bot.codemail import CodeMail, CodeMailSender, RawMail, compose
+from zhengji.bot.codemail import CodeMail, CodeMailSender, RawMail, wire
 from zhengji.bot.conversation import Chat
 from zhengji.bot.ratelimit import Limit
 from zhengji.clock import Clock, shanghai_date
 from zhengji.notices.registry import load_registry
 from zhengji.settings import Settings
+from zhengji.storage.db import reading
 from zhengji.storage.models import (
     AuditEvent,
     ChatCode,
@@ -59,6 +59,7 @@ from zhengji.storage.models import (
     Message,
     Submission,
 )
+from zhengji.storage.status import move_pushes
 
 log = logging.getLogger(__name__)
 
@@ -203,6 +204,8 @@ class Desk:
         self, engine: Engine, settings: Settings, *, mailer: Mailer | CodeMailSender, clock: Clock | None = None
     ) -> None:
         self.engine = engine
+        # Status, pending codes and notices are read without the write lock (zhengji.storage.db.reading).
+        self.reader = reading(engine)
         self.settings = settings
         self.clock = clock or Clock(settings.now)
         # A bare sender (``zhengji ask``, tests) sends each queued mail at once, in the caller's thread.
@@ -220,7 +223,7 @@ class Desk:
     # --- the one-time code ---------------------------------------------------------------------------------
 
     def has_pending_code(self, chat: Chat) -> bool:
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             return self._pending(session, chat) is not None
 
     def _pending(self, session: Session, chat: Chat) -> ChatCode | None:
@@ -279,7 +282,7 @@ class Desk:
                 and counters.allow("code:all", self.in_all)
             ):
                 code_id, expires_at, mail = self._new_code(connection, chat, target, reference, moment)
-                codemail.enqueue(connection, mail, code_id=code_id, expires_at=expires_at, moment=moment)
+                codemail.enqueue(connection, mail, target.sender, code_id=code_id, expires_at=expires_at, moment=moment)
                 queued = True
             counters.write(connection)
             self._tidy(connection, moment)
@@ -315,7 +318,7 @@ class Desk:
 
     def _new_code(
         self, connection: Connection, chat: Chat, target: _Target, reference: str | None, moment: datetime
-    ) -> tuple[int, datetime, MailMessage]:
+    ) -> tuple[int, datetime, bytes]:
         """Store the code's hash (earlier codes of the chat stop working, and their mails still queued are not
         sent) and compose its mail. A code asked by address (``reference`` None) links every submission of it."""
         chat_key = {"b_channel": chat.channel, "b_chat_id": chat.id}
@@ -342,7 +345,7 @@ class Desk:
         return (
             code_id,
             expires_at,
-            compose(
+            wire(
                 CodeMail(
                     to=target.sender,
                     from_address=from_address,
@@ -496,12 +499,13 @@ class Desk:
                         detail={"channel": chat.channel},
                     )
                 )
-            session.exec(
-                update(ChatPush)
-                .where(col(ChatPush.channel) == chat.channel, col(ChatPush.chat_id) == chat.id)
-                .where(col(ChatPush.state) == ChatPushState.pending)
-                .where(col(ChatPush.submission_id).in_([submission.id for submission in chosen]))
-                .values(state=ChatPushState.expired)
+            move_pushes(
+                session,
+                ChatPushState.pending,
+                ChatPushState.expired,
+                col(ChatPush.channel) == chat.channel,
+                col(ChatPush.chat_id) == chat.id,
+                col(ChatPush.submission_id).in_([submission.id for submission in chosen]),
             )
             references = [submission.reference for submission in chosen]
             session.commit()
@@ -552,7 +556,7 @@ class Desk:
         known = self._recall(chat, generation)
         if not references and known is not None and known.day == day and known.status is not None:
             return known.status
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             linked = self.linked(session, chat)
             if references:
                 named = [submission for submission in linked if submission.reference in references]
@@ -576,24 +580,29 @@ class Desk:
         known = self._recall(chat, generation)
         if known is not None and not known.pending:
             return []
-        with Session(self.engine) as session:
+        with Session(self.reader) as session:
             pushes = session.exec(
                 select(ChatPush)
                 .where(ChatPush.channel == chat.channel, ChatPush.chat_id == chat.id)
                 .where(ChatPush.state == ChatPushState.pending)
                 .order_by(col(ChatPush.id))
             ).all()
-            moment = self._real()
-            texts = []
-            for push in pushes:
-                claimed = session.exec(
-                    update(ChatPush)
-                    .where(col(ChatPush.id) == push.id, col(ChatPush.state) == ChatPushState.pending)
-                    .values(state=ChatPushState.sent, sent_at=moment, attempts=push.attempts + 1)
-                )
-                if claimed.rowcount == 1:  # another request of the same chat may have taken it a moment ago
-                    texts.append(push.text)
-            session.commit()
+        texts = []
+        if pushes:  # looked for without the write lock; only a chat with notices waiting takes it, to mark them
+            with Session(self.engine) as session:
+                moment = self._real()
+                for push in pushes:
+                    claimed = move_pushes(
+                        session,
+                        ChatPushState.pending,
+                        ChatPushState.sent,
+                        col(ChatPush.id) == push.id,
+                        sent_at=moment,
+                        attempts=push.attempts + 1,
+                    )
+                    if claimed == 1:  # another request of the same chat may have taken it a moment ago
+                        texts.append(push.text)
+                session.commit()
         # Pushes consumed do not move the generation; a new one does, and is then looked for again.
         self._remember(chat, _Known(generation, pending=False, day=known.day if known else None,
                                     status=known.status if known else None))  # fmt: skip

@@ -31,7 +31,7 @@ from zhengji.bot.answers.windows import track_name
 from zhengji.clock import Clock
 from zhengji.notices.registry import Track
 from zhengji.storage.models import AuditEvent, ChatCursor, ChatLink, ChatPush, ChatPushState, Submission
-from zhengji.storage.status import SubmissionStatus
+from zhengji.storage.status import SubmissionStatus, move_pushes
 from zhengji.textsafe import clean_line
 
 log = logging.getLogger(__name__)
@@ -173,11 +173,10 @@ def _wait(attempts: int) -> timedelta:
 
 
 def settle(engine: Engine, push_id: int, state: ChatPushState, now: datetime) -> None:
+    """Record how a claimed push's delivery ended (through ``move_pushes``: only a pending push is settled)."""
     with Session(engine) as session:
-        values: dict[str, object] = {"state": state}
-        if state is ChatPushState.sent:
-            values["sent_at"] = now
-        session.exec(update(ChatPush).where(col(ChatPush.id) == push_id).values(**values))
+        values: dict[str, object] = {"sent_at": now} if state is ChatPushState.sent else {}
+        move_pushes(session, ChatPushState.pending, state, col(ChatPush.id) == push_id, **values)
         session.commit()
 
 
@@ -185,11 +184,12 @@ def expire_unsent(engine: Engine, now: datetime, senders: frozenset[str]) -> Non
     """Notices no sender of this service delivers (a pull channel's chat that never came back, a channel that
     was turned off) expire after :data:`KEEP_PULLED`, so that a returning chat is not told of old news."""
     with Session(engine) as session:
-        session.exec(
-            update(ChatPush)
-            .where(col(ChatPush.channel).not_in(senders), col(ChatPush.state) == ChatPushState.pending)
-            .where(col(ChatPush.created_at) < now - KEEP_PULLED)
-            .values(state=ChatPushState.expired)
+        move_pushes(
+            session,
+            ChatPushState.pending,
+            ChatPushState.expired,
+            col(ChatPush.channel).not_in(senders),
+            col(ChatPush.created_at) < now - KEEP_PULLED,
         )
         session.commit()
 

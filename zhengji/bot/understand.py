@@ -18,7 +18,7 @@ from zhengji.bot.faq import FaqMatch, load_faq
 from zhengji.bot.segment import Token, segmenter
 from zhengji.bot.text import has_han, normalize
 from zhengji.bot.typos import repair
-from zhengji.bot.vocabulary import STOP_WORDS, region_in, tracks_in, vocabulary
+from zhengji.bot.vocabulary import STOP_WORDS, in_chinese, region_in, tracks_in, vocabulary
 from zhengji.notices.registry import Track
 from zhengji.storage.references import ALPHABET
 
@@ -57,7 +57,13 @@ COMMANDS: dict[str, Intent] = {
 OUT_OF_SCOPE = re.compile(
     r"报名费|收费|费用|多少钱|价格|工资|薪资|待遇|社保|公积金|个税|退休|养老金|天气|招聘|招人|落户|积分|学历|"
     r"培训班|课程|教材|题目|考试(内容|时间|地点|科目)|怎么考|考点在|准考证|成绩(查询|单)|补考|发票|快递单号|"
-    r"帮(我|忙|我们)(写|填|改)|代写|代填|加急"
+    r"帮(我|忙|我们)(写|填|改)|代写|代填|加急|快递(到哪|到了|单号|物流|查询|进度)|查.{0,2}(快递|物流)|物流(信息|到哪)|"
+    r"(去|到)?(哪|哪里|哪儿)(玩|吃|旅游|逛)|旅游|好玩"
+)
+# Matters of daily life, not of a collection: a holiday named in them ("周末去哪玩") asks nothing the notices are
+# silent on either.
+DAILY_LIFE = re.compile(
+    r"快递(到哪|到了|单号|物流|查询|进度)|查.{0,2}(快递|物流)|物流(信息|到哪)|(哪|哪里|哪儿)(玩|吃|旅游|逛)|旅游|好玩"
 )
 # A "when" question about something that is no window (评审会, 结果, 公示名单): the notices fix no date for it.
 OTHER_EVENTS = re.compile(r"评审|论证会|评估结果|结果|名单|公布|发证|证书|考试|答辩|考察|开会|会议")
@@ -90,7 +96,8 @@ _COMMAND = re.compile(r"^/([a-z]+)(?:@\w+)?(?:\s+|$)")
 _OCCUPATION_ENDING = re.compile(r"(师|员|工|手|匠)$")
 _PART_BREAK = re.compile(r"[?？!！。；;，,\s]+")
 _QUESTION_WORD = re.compile(
-    r"吗|么|呢|多少|几|哪|什么|啥|怎么|怎样|如何|是否|是不是|要不要|需不需要|能不能|可不可以|有没有|谁|分别|\?"
+    r"吗|么|呢|多少|(?<!好)几|哪|什么|啥|怎么|怎样|如何|是否|是不是|要不要|需不需要|能不能|可不可以|有没有|谁|分别|多久|"
+    r"多长|可以不|(\w)不\1|\?"
 )
 _FOLLOW_UP = re.compile(r"^(那|那么|还有|另外|再问(一下)?|请问)?.{0,6}(呢|吗)?[?]?$")
 
@@ -117,6 +124,8 @@ class Understanding:
     faq: list[FaqMatch] = field(default_factory=list)
     scores: dict[Intent, float] = field(default_factory=dict)
     out_of_scope: bool = False
+    # A notice topic asked about a track whose notice says nothing of it (上海新职业的奖励): the notices are silent.
+    unanswered: str | None = None
 
     @property
     def ranked(self) -> list[tuple[Intent, float]]:
@@ -129,7 +138,7 @@ class Understanding:
 
 def understand(message: str) -> Understanding:
     """Read ``message``: normalize it, pull out its entities and score every intent."""
-    text = repair(normalize(message))
+    text = repair(in_chinese(normalize(message)))
     command: Intent | None = None
     argument = text
     found = _COMMAND.match(text)

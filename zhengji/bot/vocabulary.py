@@ -36,14 +36,21 @@ STOP_WORDS = frozenset(
 TRACK_PATTERNS: tuple[tuple[Track, re.Pattern[str]], ...] = (
     (Track.gd_new_occupation, re.compile(r"广东|粤|广州|省厅|159号|地市|新工种|调整变更")),
     (Track.new_occupation, re.compile(r"新职业|77号|建议书|(?<!推荐)汇总表|未收录")),
+    # "社会化认定职业推荐", "认定职业": the skill-level collection however it is shortened.
     (
         Track.skill_level_occupation,
         re.compile(
             r"等级认定职业|职业\(工种\)征集|推荐表|319号|推荐职业|推荐.{0,6}(职业|工种)|(?<!新)(职业|工种).{0,4}征集|(?<!新)职业工种推荐"
+            r"|(?<!新)认定职业|社会化认定"
         ),
     ),
     (Track.evaluator_org, re.compile(r"社评组织|社会培训评价组织|评价组织|评价机构|推荐函|社评")),
-    (Track.special_ability_project, re.compile(r"专项职业能力|专项能力|考核项目|140号|主要考核内容|推荐汇总表")),
+    (
+        Track.special_ability_project,
+        re.compile(
+            r"专项职业能力|专项能力|考核项目|140号|主要考核内容|推荐汇总表|专项(考核)?项目|专项考核(?!机构)|专项.{0,4}(汇总表|建议书)"
+        ),
+    ),
     (Track.special_ability_institution, re.compile(r"考核机构|机构申报")),
 )
 # "专项职业能力" alone names both of its tracks; a question about institutions names only theirs.
@@ -63,6 +70,10 @@ def tracks_in(text: str) -> list[Track]:
         found.remove(Track.special_ability_project)
     if Track.special_ability_institution in found and Track.special_ability_project not in found:
         return [track for track in Track if track in found]
+    generic = not re.search(r"新职业|77号|未收录", text)
+    others = [track for track in found if track not in {Track.new_occupation, Track.gd_new_occupation}]
+    if Track.new_occupation in found and generic and others:
+        found.remove(Track.new_occupation)  # "专项项目的建议书": 建议书 and 汇总表 are the named track's forms
     if Track.gd_new_occupation in found and Track.new_occupation in found and not PROVINCE_SHANGHAI.search(text):
         found.remove(Track.new_occupation)  # 广东的新职业 is one track, not two
     occupations_too = re.search(r"推荐表|职业\(工种\)征集|推荐.{0,6}(职业|工种)", text)
@@ -86,6 +97,9 @@ class ActSpec(_Strict):
     id: str
     patterns: list[str]
     ignore: list[str] = []  # terms that hold the act's words without asking it (统一社会信用代码 for 信用)
+    # faq.toml topics that answer better when the question asks them (未脱钩的协会 asks the exclusion, not who
+    # may apply): the act is dropped when the question's best topic is one of these.
+    unless_topics: list[str] = []
 
 
 class SilentSpec(_Strict):
@@ -124,6 +138,13 @@ class SegmenterSpec(_Strict):
     terms: list[str]
 
 
+class EnglishSpec(_Strict):
+    """An English wording and the Chinese words every rule of the bot is written in."""
+
+    pattern: str
+    words: str
+
+
 class VocabularyFile(_Strict):
     acts: list[ActSpec]
     rules: list[RuleSpec]
@@ -133,6 +154,7 @@ class VocabularyFile(_Strict):
     fields: list[FieldSpec]
     regions: dict[Literal["guangdong", "shanghai", "elsewhere"], RegionSpec]
     typos: TyposSpec
+    english: list[EnglishSpec] = []
 
 
 @dataclass(frozen=True)
@@ -146,10 +168,16 @@ class Vocabulary:
     regions: tuple[tuple[str, re.Pattern[str]], ...]
     status: re.Pattern[str]
     elsewhere: re.Pattern[str]
+    english: tuple[tuple[re.Pattern[str], str], ...] = ()
 
     @property
     def ignored(self) -> dict[str, list[str]]:
         return {act.id: act.ignore for act in self.spec.acts}
+
+    @property
+    def yields_to(self) -> dict[str, frozenset[str]]:
+        """For each act, the faq topics that answer a question better than the act does."""
+        return {act.id: frozenset(act.unless_topics) for act in self.spec.acts}
 
 
 def _any(patterns: list[str]) -> re.Pattern[str]:
@@ -175,7 +203,19 @@ def vocabulary() -> Vocabulary:
         acts.append((act.id, _any(patterns)))
     regions = tuple((region, _names(item.names)) for region, item in spec.regions.items() if region != "elsewhere")
     elsewhere = _names(spec.regions["elsewhere"].names) if "elsewhere" in spec.regions else re.compile(r"(?!)")
-    return Vocabulary(spec, tuple(acts), silent, fields, regions, _any(spec.status.patterns), elsewhere)
+    english = tuple((re.compile(item.pattern), item.words) for item in spec.english)
+    return Vocabulary(spec, tuple(acts), silent, fields, regions, _any(spec.status.patterns), elsewhere, english)
+
+
+def in_chinese(text: str) -> str:
+    """``text`` (normalized) with its English wordings put in the Chinese every rule is written in: applicants
+    in Guangdong and Shanghai mix English into a question ("where to send 新职业 materials?", "status pls"), and
+    one glossary is cheaper and more honest than a second set of rules in English."""
+    if not any("a" <= char <= "z" for char in text):
+        return text
+    for pattern, words in vocabulary().english:
+        text = pattern.sub(words, text)
+    return re.sub(r"\s+", " ", text).strip()
 
 
 def _names(names: list[str]) -> re.Pattern[str]:

@@ -8,6 +8,8 @@ to check, never for the bot to guess.
 
 from __future__ import annotations
 
+from zhengji.bot.answers.notices import contact_text
+from zhengji.bot.asof import known
 from zhengji.bot.catalog import CodeMention, NameMatch, catalog_index, display
 from zhengji.bot.faq import cite, load_faq, sources_for
 from zhengji.bot.understand import Understanding
@@ -42,7 +44,9 @@ def _rows(entries: tuple[CatalogEntry, ...]) -> str:
 
 
 def _source(topic: str, track: Track) -> str:
-    return cite(sources_for(load_faq().topic(topic), [track])[0])
+    """The clause quoted; nothing when no notice issued on the answer's day answers it for ``track``."""
+    sources = sources_for(load_faq().topic(topic), [track])
+    return cite(sources[0]) if sources else ""
 
 
 def listed(entries: tuple[CatalogEntry, ...]) -> str:
@@ -129,6 +133,11 @@ def _code_and_name_disagree(found: Understanding) -> str:
 def answer_eligibility(found: Understanding) -> str:
     """Each occupation the message names (up to three), what follows from the catalog once, or the general
     conditions when it names none."""
+    if not known(_CATALOG_NOTICE):
+        # Before 76号's date its catalog (附件2) does not exist: no row of it is a fact yet.
+        return "目前尚未发布社会培训评价组织征集遴选职业（工种）目录，无法查询某一职业（工种）是否已在目录中。\n" + (
+            general_conditions(found.tracks, with_catalog=False)
+        )
     parts: list[str] = []
     rows: list[CatalogEntry] = []
     unlisted = False
@@ -157,23 +166,20 @@ def answer_eligibility(found: Understanding) -> str:
     return "\n\n".join([*shown, *(line for line in tail if line)])
 
 
-def general_conditions(tracks: list[Track]) -> str:
+def general_conditions(tracks: list[Track], *, with_catalog: bool = True) -> str:
     """The conditions of the tracks asked about, with a hint to name an occupation. Organisations and
     institutions are judged as applicants (who may apply), occupations and projects by their scope."""
     chosen = [track for track in tracks if track in _SCOPE_TRACKS] or [
         Track.skill_level_occupation,
         Track.new_occupation,
     ]
-    lines = [
-        f"{number}. {_source('who_may_apply' if track in _APPLICANT_TRACKS else 'scope', track)}"
-        for number, track in enumerate(chosen, 1)
-    ]
+    quotes = [_source("who_may_apply" if track in _APPLICANT_TRACKS else "scope", track) for track in chosen]
+    lines = [f"{number}. {quote}" for number, quote in enumerate((quote for quote in quotes if quote), 1)]
+    if not lines:
+        return f"目前尚无相关征集通知，请以通知发布后的安排为准。请咨询{contact_text(None)}。"
     size = len(catalog_index().catalog)
-    return (
-        "申报条件以通知为准：\n"
-        + "\n".join(lines)
-        + f"\n{_catalog_title()}共 {size} 项，可发送职业（工种）名称或编码查询某一职业是否已在其中。"
-    )
+    catalog = f"\n{_catalog_title()}共 {size} 项，可发送职业（工种）名称或编码查询某一职业是否已在其中。"
+    return "申报条件以通知为准：\n" + "\n".join(lines) + (catalog if with_catalog else "")
 
 
 _SCOPE_TRACKS = (

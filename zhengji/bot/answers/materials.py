@@ -7,10 +7,11 @@ from datetime import date, datetime, time
 from functools import lru_cache
 
 from zhengji.bot.answers.windows import track_name
+from zhengji.bot.asof import answering, current, pin_for
+from zhengji.bot.facts import track_facts
 from zhengji.bot.faq import cite, load_faq, sources_for
 from zhengji.bot.wording import joined, numbered
 from zhengji.clock import SHANGHAI, shanghai_date
-from zhengji.notices.calendar import position
 from zhengji.notices.registry import DocumentRule, Notice, Track, TrackRule, load_registry
 
 _FORMAT_NAMES = {"pdf": "PDF版", "word": "WORD版"}
@@ -27,15 +28,13 @@ _NOTES: dict[Track, tuple[str, ...]] = {
 
 
 def governing_rule(track: Track, moment: datetime) -> tuple[Notice, TrackRule]:
-    """The notice that governs ``track`` now (the current window's, else the next one's, else the latest)."""
-    registry = load_registry()
-    rules = registry.track_rules(track)
-    pos = position(track, moment, registry)
-    if pos.notice is not None:
-        for notice, rule in rules:
-            if notice.id == pos.notice.id:
-                return notice, rule
-    return rules[-1]
+    """The notice that governs ``track`` on ``moment``'s day among those already issued (the current window's,
+    else the latest issued one's, or the period's the question pinned: zhengji.bot.facts); before any notice of
+    the track, its latest (only the mail path, which has a notice in hand, asks then)."""
+    facts = track_facts(track, moment)
+    if facts.notice is not None and facts.rule is not None:
+        return facts.notice, facts.rule
+    return load_registry().track_rules(track)[-1]
 
 
 def _formats(document: DocumentRule) -> str:
@@ -45,14 +44,26 @@ def _formats(document: DocumentRule) -> str:
     return f"须同时提交{joined(names)}" if len(names) > 1 else f"须提交{names[0]}"
 
 
-def _signature(document: DocumentRule) -> str:
+def signing(document: DocumentRule) -> str:
+    """Where and how a document is stamped or signed ("在“建议人（盖章或签字）”处盖章或签字"); empty when the
+    notice names no signature line for it."""
     if not document.signature:
         return ""
     found = _INNER.search(document.signature)
     how = found.group(1) if found else "盖章或签字"
     if not how.startswith(("加盖", "盖章")):
         how = f"加盖{how.removesuffix('盖章')}公章"  # 单位盖章: 加盖单位公章
-    return f"，并在“{document.signature}”处{how}"
+    return f"在“{document.signature}”处{how}"
+
+
+def _signature(document: DocumentRule) -> str:
+    where = signing(document)
+    return f"，并{where}" if where else ""
+
+
+def formats_text(document: DocumentRule) -> str:
+    """The formats a document is sent in, as the materials list words them."""
+    return _formats(document)
 
 
 def document_line(notice: Notice, document: DocumentRule) -> str:
@@ -62,26 +73,39 @@ def document_line(notice: Notice, document: DocumentRule) -> str:
 
 
 def track_materials(track: Track, moment: datetime) -> str:
-    return _track_materials(track, shanghai_date(moment))
+    if current() is None:
+        # The mail path asks outside an answer: the list is still the day's, whatever a cached call saw.
+        with answering(moment):
+            return _track_materials(track, shanghai_date(moment), None)
+    return _track_materials(track, shanghai_date(moment), pin_for(track))
 
 
 @lru_cache(maxsize=256)
-def _track_materials(track: Track, day: date) -> str:
-    """Which notice governs a track depends on the Shanghai date alone, so a day's list is composed once."""
-    notice, rule = governing_rule(track, datetime.combine(day, time(12), tzinfo=SHANGHAI))
+def _track_materials(track: Track, day: date, pin: str | None) -> str:
+    """Which notice governs a track depends on the Shanghai date (and the period asked about) alone, so a day's
+    list is composed once."""
+    del pin  # part of the cache key: track_facts reads the pin itself
+    noon = datetime.combine(day, time(12), tzinfo=SHANGHAI)
+    if track_facts(track, noon).notice is None:
+        return f"{track_name(track)}：目前尚无该征集事项的通知，暂不受理，请以通知发布后的安排为准。"
+    notice, rule = governing_rule(track, noon)
     items = [document_line(notice, document) for document in rule.documents]
     items += [f"{material.name}。" for material in rule.materials]
     head = f"{track_name(track)}（{notice.number}）"
     text = f"{head}须提交以下材料：\n{numbered(items)}" if items else f"{head}：通知未规定须邮寄的表格。"
-    text += f"\n{mailbox_line(rule)}"
+    notes = [
+        cite(source)
+        for topic_id in _NOTES.get(track, ())
+        for source in sources_for(load_faq().topic(topic_id), [track])
+        if track in source.tracks
+    ]
+    if not any(rule.mailbox in note for note in notes) or rule.mailbox_role == "consult":
+        text += f"\n{mailbox_line(rule)}"  # the quoted clause names the mailbox itself: said once
     if rule.paper:
         # 159号 五（三）: the paper copy and where it goes, once (the clause below is quoted once too).
         text += f"\n另{rule.paper}。"
-    faq = load_faq()
-    for topic_id in _NOTES.get(track, ()):
-        for source in sources_for(faq.topic(topic_id), [track]):
-            if track in source.tracks:
-                text += f"\n{cite(source)}"
+    for note in notes:
+        text += f"\n{note}"
     return text
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+
+from zhengji.bot.asof import known
 from zhengji.bot.faq import FaqMatch, cite, load_faq, sources_for
 from zhengji.notices.registry import Track
 
@@ -23,10 +26,18 @@ GREETING = "您好！请问有什么可以帮您？您可以询问受理时间�
 THANKS = "不客气。如还有其他问题，欢迎随时咨询。"
 
 
-def answer_faq(matches: list[FaqMatch], tracks: list[Track]) -> str:
-    """The best topic's answer from each notice that gives one (for the tracks asked about)."""
+def answer_faq(matches: list[FaqMatch], tracks: list[Track], text: str = "") -> str:
+    """The best topic's answer from each notice that gives one (for the tracks asked about). With no track
+    named, a notice whose quote holds the very words asked ("准入类") answers alone: the others say nothing of it."""
     topic = matches[0].topic
     sources = sources_for(topic, tracks)[:MAX_SOURCES]
+    if not sources:
+        return answer_unknown(None)
+    if topic.by_words and not tracks and text and len(sources) > 1:
+        words = [found.group(0) for pattern in topic.patterns if (found := re.search(pattern, text))]
+        words = [word for word in words if len(word) >= 2]
+        holding = [source for source in sources if any(word in "".join(source.quotes) for word in words)]
+        sources = holding if 0 < len(holding) < len(sources) else sources
     if len(sources) == 1:
         return cite(sources[0])
     lines = [f"关于{topic.title}，各通知的规定如下："]
@@ -36,7 +47,9 @@ def answer_faq(matches: list[FaqMatch], tracks: list[Track]) -> str:
 
 def contact_text(province: str | None) -> str:
     """Where to ask: the office of the province asked about, or both offices."""
-    contacts = [contact for contact in load_faq().contacts if province in (None, contact.province)]
+    # An office is one to ask once its notice is issued (zhengji.bot.asof): before 159号, Guangdong's is not.
+    ours = [contact for contact in load_faq().contacts if province in (None, contact.province)]
+    contacts = [contact for contact in ours if known(contact.notice)] or ours
     return "；".join(f"{contact.office}（{contact.text}）" for contact in contacts)
 
 

@@ -20,7 +20,7 @@ from zhengji.clock import SHANGHAI
 from zhengji.notices.calendar import cn_date, cn_window, position
 from zhengji.notices.registry import Track, load_registry
 from zhengji.storage.models import AuditEvent, Document, Submission
-from zhengji.storage.status import SubmissionStatus
+from zhengji.storage.status import SubmissionStatus, last_verdict
 from zhengji.textsafe import clean_line
 
 NEEDS_CHAT = (
@@ -61,7 +61,6 @@ _NEXT_STEP: dict[SubmissionStatus, str] = {
         "经工作人员审核，本次申报不予受理，理由见上。如对审核结论有疑问，请回复审核结果邮件或咨询受理单位。"
     ),
 }
-_VERDICT_ACTIONS = ("verdict", "status", "reprocess", "recheck")
 MAX_ITEMS = 12
 NAME_LIMIT = 80
 ITEM_LIMIT = 300
@@ -134,18 +133,6 @@ def _errors(findings: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def _last_verdict(session: Session, submission_id: int) -> AuditEvent | None:
-    """The latest judgement of the whole submission: the pipeline's check, a reprocess, or a reviewer's re-check
-    after correcting a field (each keeps the submission's own findings in its audit event)."""
-    events = session.exec(
-        select(AuditEvent)
-        .where(AuditEvent.submission_id == submission_id, col(AuditEvent.action).in_(_VERDICT_ACTIONS))
-        .order_by(col(AuditEvent.id).desc())
-        .limit(20)
-    ).all()
-    return next((event for event in events if "findings" in event.detail), None)
-
-
 def _decision(session: Session, submission: Submission) -> AuditEvent | None:
     """The audit event of the reviewer's decision that stands (with the reviewer's reason), if there is one."""
     if submission.decision is None:
@@ -193,9 +180,9 @@ def describe(session: Session, submission: Submission, moment: datetime) -> str:
     for document in documents:
         title = f"《{names[document.form]}》" if document.form in names else clean_line(document.filename, NAME_LIMIT)
         problems += [f"{title}：{error}" for error in _errors(document.findings)]
-    verdict = _last_verdict(session, submission.id)
+    verdict = last_verdict(session, submission.id)  # the pipeline's check, a reprocess or a reviewer's re-check
     if verdict is not None:
-        problems += _errors(list(verdict.detail.get("findings", [])))
+        problems += _errors(list(verdict.findings))
     if problems and status in {SubmissionStatus.incomplete, SubmissionStatus.rejected, SubmissionStatus.returned}:
         lines.append("需补正的问题：")
         lines += [f"{number}. {problem}" for number, problem in enumerate(problems[:MAX_ITEMS], 1)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from functools import lru_cache
 
+from zhengji.bot.asof import pin_for
 from zhengji.bot.facts import Stage, TrackFacts, track_facts
 from zhengji.bot.wording import days_text
 from zhengji.clock import SHANGHAI, shanghai_date
@@ -16,7 +17,7 @@ from zhengji.notices.calendar import (
     position,
     standing_text,
 )
-from zhengji.notices.registry import Track, load_registry
+from zhengji.notices.registry import MonthlyRule, Track, load_registry
 
 _DEADLINE_TRACKS = frozenset({Track.gd_new_occupation})
 """Tracks whose notice sets report deadlines rather than windows (粤人社函〔2026〕159号 四、时间安排)."""
@@ -29,13 +30,14 @@ def track_name(track: Track) -> str:
 
 def window_line(track: Track, moment: datetime) -> str:
     """One track's window facts in one sentence or two, naming the notice that sets them."""
-    return _window_line(track, shanghai_date(moment))
+    return _window_line(track, shanghai_date(moment), pin_for(track))
 
 
 @lru_cache(maxsize=256)
-def _window_line(track: Track, day: date) -> str:
+def _window_line(track: Track, day: date, pin: str | None) -> str:
     """Windows are judged on the Shanghai date alone, so a day's sentence is computed once. A notice dated after
     ``day`` is not known yet: no window of it is announced (at 2024-10-15, 76号's quarters do not exist)."""
+    del pin  # part of the cache key: track_facts reads the pin itself
     facts = track_facts(track, datetime.combine(day, time(12), tzinfo=SHANGHAI))
     if facts.notice is None or facts.rule is None:
         return f"{facts.name}：目前尚无该征集事项的通知，暂不受理，请以通知发布后的安排为准。"
@@ -85,10 +87,50 @@ def answer_windows(tracks: list[Track], moment: datetime) -> str:
     """The windows of ``tracks`` (of every track when none was named), dated today in Beijing time."""
     chosen = tracks or load_registry().tracks()
     today = cn_date(shanghai_date(moment))
-    lines = [window_line(track, moment) for track in chosen]
     intro = f"今天是{today}（北京时间）。"
-    if len(lines) == 1:
-        return intro + lines[0]
+    if len(chosen) == 1:
+        return intro + window_line(chosen[0], moment)
+    # Several tracks: one short line each (the window and the days), so that the list reads on a phone.
+    lines = [_short_line(track, shanghai_date(moment), pin_for(track)) for track in chosen]
     return (
         intro + "各征集事项的受理时间如下：\n" + "\n".join(f"{number}. {line}" for number, line in enumerate(lines, 1))
+    )
+
+
+@lru_cache(maxsize=256)
+def _short_line(track: Track, day: date, pin: str | None) -> str:
+    """One track's window in a few words: open until when, next from when, ended, or no notice yet."""
+    del pin  # part of the cache key: track_facts reads the pin itself
+    noon = datetime.combine(day, time(12), tzinfo=SHANGHAI)
+    facts = track_facts(track, noon)
+    if facts.notice is None or facts.rule is None:
+        return f"{facts.name}：目前尚无该征集事项的通知"
+    name = f"{facts.rule.name}（{facts.notice.number}）"
+    pos = position(track, noon)
+    if track in _DEADLINE_TRACKS:
+        if facts.window is not None:
+            return f"{name}：本期各地市于{cn_date(facts.window.end)}前报送省厅，还剩 {(facts.window.end - day).days} 天"
+        if facts.next_window is not None:
+            return f"{name}：首期报送截止日为{cn_date(facts.next_window.end)}"
+    elif facts.stage is Stage.open and facts.window is not None:
+        later = f"；下一期为{cn_window(facts.next_window)}" if facts.next_window else ""
+        return f"{name}：正在受理，本期为{cn_window(facts.window)}，{days_text(pos)}{later}"
+    elif facts.stage is Stage.between and facts.next_window is not None:
+        return f"{name}：下一期为{cn_window(facts.next_window)}，{days_text(pos)}"
+    ended = f"已于{cn_date(facts.last_window.end)}截止" if facts.last_window else "已截止"
+    return f"{name}：{ended}，目前没有后续受理安排"
+
+
+def rhythm_line(track: Track, moment: datetime) -> str:
+    """How a quarterly collection recurs, from its notice's window rule ("每年3月、6月、9月、12月的20日至30日"):
+    the answer to "是每季度最后一个月的下旬吗", which today's window alone does not give. Empty for a track whose
+    windows are no monthly rule (159号's deadlines, 319号's one period)."""
+    facts = track_facts(track, moment)
+    if facts.rule is None or facts.notice is None or not isinstance(facts.rule.window, MonthlyRule):
+        return ""
+    window = facts.rule.window
+    months = "、".join(f"{month}月" for month in window.months)
+    return (
+        f"{facts.rule.name}（{facts.notice.number}）每季度受理一次：每年{months}的"
+        f"{window.first_day}日至{window.last_day}日。"
     )
