@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.smtp
 	$(BIN)/python -m benchmarks.latency
 	$(BIN)/python -m benchmarks.queue
+	$(BIN)/python -m benchmarks.instances
 	$(BIN)/python -m benchmarks.bot
 	$(BIN)/python -m benchmarks.bot_questions
 	$(BIN)/python -m benchmarks.bot_questions --table unseen

@@ -14,16 +14,58 @@ import contextlib
 import logging
 import signal
 from collections.abc import Iterator
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import uvicorn
+from sqlalchemy.engine import Engine
 
 from zhengji.settings import Settings
+
+if TYPE_CHECKING:
+    from zhengji.storage.blobs import S3BlobStore
 
 log = logging.getLogger("zhengji.service")
 
 STOP_SECONDS = 10.0
 """How long the components get to stop after a signal before the service ends without them."""
+
+BLOB_PROBE = b"zhengji: the blob store is writable\n"
+"""What :func:`check_blob_store` writes at start-up; content-addressed, so every start writes the same object."""
+
+
+class StartupError(Exception):
+    """A setting points at something the service cannot use; ``str()`` is the line the operator reads."""
+
+
+def check_blob_store(settings: Settings) -> None:
+    """Write and read back one small blob, so that a store that cannot be reached or written stops ``serve`` at
+    once with the setting to fix, instead of turning every applicant's mail away with ``451`` for hours.
+
+    The probe is named by its content like any blob, so it is written once and never needs deleting (zhengji
+    deletes nothing from the store).
+    """
+    from zhengji.storage.blobs import BlobNotFound, S3BlobStore, blob_store
+
+    store = blob_store(settings)
+    try:
+        if isinstance(store, S3BlobStore):
+            _check_bucket(store)
+        digest = store.put(BLOB_PROBE)
+        if store.get(digest) != BLOB_PROBE:
+            raise OSError("the blob read back differs from the one written")
+    except (OSError, BlobNotFound) as error:
+        if settings.blob_url:
+            raise StartupError(
+                f"无法写入 S3 存储 {settings.blob_url}：请检查 ZHENGJI_BLOB_URL（存储桶须已创建）以及 "
+                "AWS_ENDPOINT_URL_S3、AWS_ACCESS_KEY_ID、AWS_SECRET_ACCESS_KEY、AWS_DEFAULT_REGION。"
+                f" / The S3 store {settings.blob_url} cannot be written; check ZHENGJI_BLOB_URL (the bucket must"
+                f" exist) and the AWS_* variables. ({error})"
+            ) from None
+        raise StartupError(
+            f"无法写入邮件存储目录 {settings.blob_dir}：请检查 ZHENGJI_DATA_DIR 及该目录的权限。"
+            f" / The blob directory {settings.blob_dir} cannot be written; check ZHENGJI_DATA_DIR and its"
+            f" permissions. ({error})"
+        ) from None
 
 
 class Component(Protocol):
@@ -72,22 +114,67 @@ class WebComponent:
             raise OSError(f"网页服务未能在 {self.settings.web_listen} 启动（端口可能已被占用）")
 
 
+def intake_engine(engine: Engine, settings: Settings) -> Engine:
+    """The engine intake (SMTP, IMAP) stores mail through: on SQLite an engine of its own whose transactions go
+    before the pipeline's (:class:`zhengji.storage.locks.WriteGate`), so that a burst of mail is accepted at the
+    rate the disk allows however busy the workers are; on PostgreSQL, which locks rows, the shared one."""
+    if engine.dialect.name != "sqlite":
+        return engine
+    from zhengji.storage.db import make_engine
+    from zhengji.storage.locks import WriteGate
+
+    intake = make_engine(settings.resolved_database_url)
+    gate = WriteGate()
+    gate.install(engine, urgent=False)
+    gate.install(intake, urgent=True)
+    return intake
+
+
+def _check_bucket(store: S3BlobStore) -> None:
+    """Refuse a bucket the store says does not exist: some stores (SeaweedFS) create one on the first write, and
+    mail would then go to a bucket nobody backs up. A refusal to look (403: the keys may put and get objects but
+    not list the bucket, as a minimal policy allows) is left to the write that follows."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        store.client.head_bucket(Bucket=store.location.bucket)
+    except ClientError as error:
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status == 404:
+            raise OSError(f"the bucket {store.location.bucket!r} does not exist") from None
+        if status != 403:
+            raise OSError(str(error)) from None
+    except BotoCoreError as error:
+        raise OSError(str(error)) from None
+
+
 def build_components(settings: Settings) -> list[Component]:
     """Every part the settings turn on: the web server and the mailbox workers always."""
     from zhengji.mailbox.doorbell import Doorbell
     from zhengji.mailbox.smtp_server import SMTPComponent
     from zhengji.mailbox.workers import PipelineComponent
+    from zhengji.parsers.isolation import set_parse_priority
     from zhengji.storage.db import make_engine
 
+    set_parse_priority(settings.parse_nice)  # before the pipeline starts its workers: intake comes first
     engine = make_engine(settings.resolved_database_url)
+    if engine.dialect.name != "sqlite" and settings.outbound_smtp_url is None:
+        # Whether DATA_DIR/outbox is on storage the other instances share cannot be told reliably from here (a
+        # network file system, a cluster volume, a bind mount all look alike), so this is a warning, not a refusal.
+        log.warning(
+            "replies go to the Maildir %s of this host; when several instances share the database, each writes its "
+            "own replies there: set ZHENGJI_OUTBOUND_SMTP_URL (see README, Several machines)",
+            settings.outbox_dir,
+        )
+    intake = intake_engine(engine, settings)
     doorbell = Doorbell()  # intake wakes the workers of this process as soon as a mail is stored
     components: list[Component] = [WebComponent(settings), PipelineComponent(engine, settings, doorbell=doorbell)]
     if settings.smtp_listen is not None:
-        components.append(SMTPComponent(settings, engine=engine, on_stored=doorbell.ring))
+        components.append(SMTPComponent(settings, engine=intake, on_stored=doorbell.ring))
     if settings.imap_url is not None:
         from zhengji.mailbox.imap_watcher import IMAPComponent
 
-        components.append(IMAPComponent(settings, engine=engine, on_stored=doorbell.ring))
+        components.append(IMAPComponent(settings, engine=intake, on_stored=doorbell.ring))
     from zhengji.bot.component import BotComponent  # the status notifier, and Telegram when a token is set
 
     components.append(BotComponent(settings, engine))

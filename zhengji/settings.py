@@ -171,6 +171,9 @@ class Settings(BaseSettings):
     imap_url: Annotated[ServerURL | None, NoDecode] = None
     imap_done_flag: str = DEFAULT_IMAP_DONE_FLAG
     imap_done_folder: str | None = None
+    # Seconds between an instance's tries to become the watcher of the IMAP folder when another instance watches
+    # it, and between the watcher's checks that it still holds that lock (so also how soon a survivor takes over).
+    imap_lock_retry_seconds: float = 5.0
     outbound_smtp_url: Annotated[ServerURL | None, NoDecode] = None
     web_listen: Annotated[HostPort, NoDecode] = HostPort("127.0.0.1", 8000)
     # Host names the web server answers to; empty: the listen host, localhost and 127.0.0.1 (see trusted_hosts).
@@ -207,6 +210,9 @@ class Settings(BaseSettings):
     # files left when it is spent are reported to the sender as not read (see zhengji.parsers.document).
     parse_budget_seconds: float = 180.0
     parse_max_documents: int = 100
+    # How much lower than intake the parser processes run (their nice value, 0 to 19; LibreOffice inherits it), so
+    # that a burst of parsing never slows the SMTP server down: the kernel gives intake the cores first.
+    parse_nice: int = 10
     # How long a worker's claim on a mail holds without renewal; the working worker renews it every third of it.
     lease_seconds: float = 120.0
     log_level: str = "INFO"
@@ -399,6 +405,20 @@ class Settings(BaseSettings):
     def _lease_seconds(cls, value: float) -> float:
         if not 0 < value <= 86400:
             raise ValueError("应为大于 0、不超过 86400 的秒数，例如 120")
+        return value
+
+    @field_validator("imap_lock_retry_seconds")
+    @classmethod
+    def _imap_lock_retry_seconds(cls, value: float) -> float:
+        if not 0 < value <= 300:
+            raise ValueError("应为大于 0、不超过 300 的秒数，例如 5")
+        return value
+
+    @field_validator("parse_nice")
+    @classmethod
+    def _parse_nice(cls, value: int) -> int:
+        if not 0 <= value <= 19:
+            raise ValueError("应为 0 至 19 之间的整数（数值越大，解析进程的优先级越低），例如 10")
         return value
 
     @field_validator("parse_budget_seconds")

@@ -31,7 +31,7 @@ from sqlmodel import Session as DBSession
 from sqlmodel import col, select
 
 from tests.servers.ports import free_port
-from zhengji.mailbox.pipeline import DAILY_REPLY_CAP
+from zhengji.mailbox.replies import DAILY_REPLY_CAP
 from zhengji.storage.db import make_engine
 from zhengji.storage.models import Message, MessageState, Reply, ReplyState
 

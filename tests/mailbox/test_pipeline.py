@@ -21,7 +21,8 @@ from zhengji.mailbox import pipeline as pipeline_module
 from zhengji.mailbox.doorbell import Doorbell
 from zhengji.mailbox.envelope import receipt_time
 from zhengji.mailbox.intake import Receipt, keep
-from zhengji.mailbox.pipeline import DAILY_REPLY_CAP, LEASE, MAX_ATTEMPTS, Pipeline
+from zhengji.mailbox.pipeline import LEASE, MAX_ATTEMPTS, Pipeline
+from zhengji.mailbox.replies import DAILY_REPLY_CAP
 from zhengji.mailbox.reprocess import ReplyOutcome, reprocess
 from zhengji.mailbox.retry import retry_failed
 from zhengji.mailbox.workers import PipelineComponent

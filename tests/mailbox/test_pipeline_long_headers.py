@@ -15,10 +15,10 @@ from sqlmodel import Session, select
 from tests.mailbox.eml_builders import foxmail_mail
 from tests.mailbox.pipeline_support import SH, body_of, drain, outbox, settle
 from zhengji.mailbox import pipeline as pipeline_module
-from zhengji.mailbox.envelope import receipt_time
+from zhengji.mailbox.envelope import MAX_HEADER_BYTES, read_mail, receipt_time
 from zhengji.mailbox.intake import Receipt, keep
 from zhengji.mailbox.mime import parse_mail
-from zhengji.mailbox.pipeline import MAX_HEADER_BYTES, Pipeline, read_mail
+from zhengji.mailbox.pipeline import Pipeline
 from zhengji.settings import Settings, load_settings
 from zhengji.storage.blobs import blob_store
 from zhengji.storage.models import AuditEvent, Message, MessageSource, MessageState, Reply, ReplyState, Submission

@@ -26,6 +26,7 @@ from zhengji.mailbox.compose import (
     reply_subject,
     voice,
 )
+from zhengji.mailbox.envelope import Envelope
 from zhengji.mailbox.mime import IncomingMail
 from zhengji.notices.calendar import cn_date
 from zhengji.notices.registry import Track, load_registry
@@ -33,7 +34,10 @@ from zhengji.parsers.model import ParsedDocument
 from zhengji.parsers.submission import CheckedSubmission, Mail
 from zhengji.textsafe import clean_line
 
-if TYPE_CHECKING:  # the bot's core loads its vocabularies and the catalog: only a question mail needs it
+# The bot's answering core sits below the mailbox (ARCHITECTURE.md, "Layers"): a pure function of the notices, the
+# catalog and the database, which knows nothing of mail. It is imported when a question mail arrives, because it
+# loads its vocabularies and the catalog, which no other mail needs.
+if TYPE_CHECKING:
     from zhengji.bot.core import Answer
 
 QUESTION_LIMIT = 400
@@ -51,12 +55,12 @@ def _from_the_notices(answer: Answer) -> bool:
 _QUOTED = re.compile(r"^\s*(>|-{2,}|_{5,}|={5,}|发件人[:：]|From:|在.{0,40}写道[:：]|On .{0,80}wrote:)", re.IGNORECASE)
 
 
-def is_question(incoming: IncomingMail) -> bool:
+def is_question(incoming: IncomingMail | Envelope) -> bool:
     """A mail with no file of its own: none at all, or only pictures shown in its text."""
     return all(attachment.embedded for attachment in incoming.attachments)
 
 
-def question_text(incoming: IncomingMail) -> str:
+def question_text(incoming: IncomingMail | Envelope) -> str:
     """The subject and the sender's own words: the body up to the first quoted mail or signature line."""
     lines = []
     for line in incoming.text.splitlines():

@@ -14,28 +14,22 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from zhengji.parsers.model import ParsedDocument
 from zhengji.parsers.submission import CheckedSubmission
 from zhengji.parsers.twins import stem
-from zhengji.storage.models import AuditEvent, Document
+from zhengji.storage.models import Document
+from zhengji.storage.status import last_verdict
 from zhengji.textsafe import clean_line
-
-# The audit actions whose detail holds the case's submission-level findings as last judged.
-VERDICT_ACTIONS = ("verdict", "status", "reprocess")
 
 FindingKey = tuple[str, str, str, str]
 
 
 def last_findings(session: Session, submission_id: int | None) -> list[dict[str, Any]]:
-    """The submission-level findings of the case's last verdict (kept in the audit event that recorded it)."""
-    event = session.exec(
-        select(AuditEvent)
-        .where(AuditEvent.submission_id == submission_id, col(AuditEvent.action).in_(VERDICT_ACTIONS))
-        .order_by(col(AuditEvent.id).desc())
-    ).first()
-    return list(event.detail.get("findings", [])) if event else []
+    """The submission-level findings of the case's last verdict (a mail's, a reprocess's or a re-check's)."""
+    verdict = last_verdict(session, submission_id)
+    return list(verdict.findings) if verdict is not None else []
 
 
 def _key(where: str, finding: dict[str, Any]) -> FindingKey:

@@ -21,6 +21,14 @@ does not disturb where the watcher stands: UIDs are never reused under one UIDVA
 stays exact whether or not the mails below it are still in the folder. No mail ever leaves the account: at
 worst, after a crash between a copy and its expunge, it is in both folders.
 
+One folder has one watcher, however many instances of ``zhengji serve`` share the database: the watching
+instance holds a lock named after the folder (:mod:`zhengji.storage.locks`: a PostgreSQL advisory lock, or a file
+lock in the data directory on SQLite), the others try again every ``ZHENGJI_IMAP_LOCK_RETRY_SECONDS`` and take
+over when its holder dies. A holder checks as often that it still holds the lock, and stops watching at once when
+it lost it (its database connection was cut), so that two watchers never work side by side for longer than
+that; should they overlap for a moment, the unique (mailbox, UIDVALIDITY, UID) of ``messages`` keeps each mail
+once.
+
 imaplib is blocking, so the watcher runs in a thread; :class:`IMAPComponent` is its face in ``zhengji serve``.
 """
 
@@ -56,6 +64,7 @@ from zhengji.mailbox.intake import Receipt, keep, message_id_of
 from zhengji.settings import DEFAULT_IMAP_DONE_FLAG, ServerURL, Settings, parse_imap_flag, parse_imap_folder
 from zhengji.storage.blobs import BlobStore, blob_store
 from zhengji.storage.db import make_engine
+from zhengji.storage.locks import InstanceLock, instance_lock
 from zhengji.storage.models import Message, MessageSource, MessageState
 
 log = logging.getLogger("zhengji.imap")
@@ -69,6 +78,9 @@ DEFAULT_FLAG = DEFAULT_IMAP_DONE_FLAG
 # in several round trips instead of held in memory at once.
 FETCH_BYTES = 16 * 1024 * 1024
 HEADER_BATCH = 200
+# After losing its lock, an instance waits this many retry periods before trying to take it again, so that a
+# healthy instance (which tries every period) takes over first: the one that lost it may be the one in trouble.
+LOST_LOCK_ROUNDS = 5
 IMAP_ERRORS: tuple[type[BaseException], ...] = (imaplib.IMAP4.error, OSError, ImapToolsError, EOFError)
 
 _MONTHS = {
@@ -87,6 +99,10 @@ _RECORD_START = re.compile(rb"^\d+ \(")
 
 class IMAPProtocolError(RuntimeError):
     """The server answered something the watcher cannot use (no UIDVALIDITY, a FETCH without its UID)."""
+
+
+class LockLost(RuntimeError):
+    """This instance no longer holds the folder's lock: another instance may be watching it now."""
 
 
 @dataclass(frozen=True)
@@ -203,6 +219,8 @@ class IMAPWatcher:
         done_folder: str | None = None,
         client_id: str = CLIENT_ID,
         on_stored: Callable[[], None] | None = None,
+        lock: InstanceLock | None = None,
+        lock_retry: float = 5.0,
     ) -> None:
         self.account = account
         self.engine = engine
@@ -222,6 +240,12 @@ class IMAPWatcher:
         self.client_id = client_id
         self.on_stored = on_stored  # the workers' doorbell, so that they take the mail up at once
         self.connected = threading.Event()  # set while a session is logged in and watching
+        # The lock that makes this the folder's only watcher among instances (None: watch unconditionally), and
+        # how often a waiting instance tries to take it and a holder checks that it still has it.
+        self.lock = lock
+        self.lock_retry = lock_retry
+        self.holding = threading.Event()  # set while this instance holds the lock (or needs none)
+        self._held: InstanceLock | None = None  # the lock :meth:`run` holds now; a one-off sync() takes none
         self._current: BaseMailBox | None = None
         self._lock = threading.Lock()
         # Per connection: how a move is done there (None: the done folder could not be made ready).
@@ -372,6 +396,10 @@ class IMAPWatcher:
         for group in self._by_size(self._envelopes(mailbox, uids)):
             # A Message-ID already stored means the body need not even be downloaded.
             wanted = [e for e in group if not self._already_stored(message_id=e.message_id)]
+            if wanted and self._held is not None and not self._held.still_held():
+                # Checked before every download, not only by the guard between waits: a mail that arrives just
+                # after the lock was lost is the new watcher's, and must not be fetched here as well.
+                raise LockLost(f"the lock on {self.account.mailbox} was lost")
             bodies = {mail.uid: mail for mail in self._fetch_bodies(mailbox, wanted)}
             for envelope in group:
                 mail = bodies.get(envelope.uid)
@@ -529,12 +557,71 @@ class IMAPWatcher:
                 self.connected.clear()
 
     def run(self, stop: threading.Event) -> None:
+        """Watch until ``stop`` is set; with a lock, only while this instance holds it (see the module docstring)."""
+        if self.lock is None:
+            self.holding.set()
+            try:
+                self._watch(stop)
+            finally:
+                self.holding.clear()
+            return
+        lock, reported = self.lock, ""
+        while not stop.is_set():
+            if not lock.try_acquire():
+                holder = lock.holder() or "another instance"
+                if holder != reported:  # once per holder, not at every retry
+                    reported = holder
+                    log.info(
+                        "%s is watched by %s; this instance (%s) takes over when it stops (trying every %g s)",
+                        self.account.mailbox, holder, lock.owner, self.lock_retry,
+                    )  # fmt: skip
+                stop.wait(self.lock_retry)
+                continue
+            reported = ""
+            log.info("this instance (%s) watches %s", lock.owner, self.account.mailbox)
+            self.holding.set()
+            self._held = lock
+            halt = threading.Event()
+            guard = threading.Thread(target=self._guard, args=(stop, halt), name="imap lock guard", daemon=True)
+            guard.start()
+            try:
+                self._watch(halt)
+            finally:
+                self.holding.clear()
+                self._held = None
+                halt.set()
+                guard.join()
+                lock.release()
+            if not stop.is_set():
+                log.warning(
+                    "%s: this instance (%s) lost its lock (its database connection ended) and stopped watching; "
+                    "it tries to take it again in %g s", self.account.mailbox, lock.owner,
+                    self.lock_retry * LOST_LOCK_ROUNDS,
+                )  # fmt: skip
+                stop.wait(self.lock_retry * LOST_LOCK_ROUNDS)
+
+    def _guard(self, stop: threading.Event, halt: threading.Event) -> None:
+        """While watching: pass ``stop`` on to ``halt``, and set ``halt`` (cutting the IMAP session short) as soon
+        as the lock turns out to be lost, so that this instance never watches beside the lock's new holder."""
+        assert self.lock is not None
+        while not halt.is_set():
+            if stop.wait(self.lock_retry):
+                halt.set()
+                return
+            if not halt.is_set() and not self.lock.still_held():
+                halt.set()
+                self.interrupt()
+                return
+
+    def _watch(self, stop: threading.Event) -> None:
         """Watch until ``stop`` is set, reconnecting after failures with a growing pause (never giving up)."""
         delay = self.backoff
         while not stop.is_set():
             started = time.monotonic()
             try:
                 self.session(stop)
+            except LockLost:
+                break
             except Exception as error:
                 if stop.is_set():
                     break
@@ -719,9 +806,18 @@ class IMAPComponent:
             raise ValueError("ZHENGJI_IMAP_URL is not set")
         self._own_engine = engine is None
         self.engine = engine if engine is not None else make_engine(settings.resolved_database_url)
-        options = {"done_flag": settings.imap_done_flag, "done_folder": settings.imap_done_folder, **watcher_options}
+        account = IMAPAccount.from_url(settings.imap_url)
+        # One watcher per folder across every instance on this database (see the module docstring).
+        self.lock = instance_lock(self.engine, settings.data_dir / "locks", f"imap:{account.mailbox.lower()}")
+        options = {
+            "done_flag": settings.imap_done_flag,
+            "done_folder": settings.imap_done_folder,
+            "lock": self.lock,
+            "lock_retry": settings.imap_lock_retry_seconds,
+            **watcher_options,
+        }
         self.watcher = IMAPWatcher(
-            IMAPAccount.from_url(settings.imap_url),
+            account,
             self.engine,
             blobs if blobs is not None else blob_store(settings),
             **options,  # type: ignore[arg-type]
@@ -743,6 +839,7 @@ class IMAPComponent:
                 self.watcher.interrupt()  # blocked in a read or a connect: cut it short
                 await watching
             finally:
+                self.lock.dispose()
                 if self._own_engine:
                     self.engine.dispose()
         log.info("IMAP watcher stopped")

@@ -19,18 +19,24 @@ with one transaction that moves the mail to its next state through :func:`zhengj
 lost cannot record its result over another's.
 
 Steps:
-1. **parse** (``received`` → ``parsed``): read the raw mail from the blob store; an automatic mail (bounce,
-   auto-reply, list) is marked ``ignored`` and never answered; otherwise every attachment is parsed in a worker
-   process and the documents are stored, not yet filed under a case. This is the slow step, done once.
-2. **check** (``parsed`` → ``checked``): judge the stored documents as one submission, find or open the case,
-   and write — in ONE transaction — the documents as judged, the status change (with its audit event), the
-   reply row and the state. The reply row is unique per (message, sequence): a crash before the commit leaves
-   nothing, after it leaves one reply.
+1. **parse** (``received`` → ``parsed``): read the raw mail from the blob store and decode it, the one
+   decoding of it: its envelope (:class:`zhengji.mailbox.envelope.Envelope`) is kept on the message at once; an
+   automatic mail (bounce, auto-reply, list) is marked ``ignored`` and never answered; otherwise every attachment
+   is parsed in a worker process and the documents are stored, not yet filed under a case. This is the slow
+   step, done once.
+2. **check** (``parsed`` → ``checked``): judge the stored documents with the stored envelope as one submission,
+   find or open the case, and write — in ONE transaction — the documents as judged, the verdict (its row and its
+   audit event), the reply row (:mod:`zhengji.mailbox.replies`) and the state. The reply row is unique per
+   (message, sequence): a crash before the commit leaves nothing, after it leaves one reply.
 3. **reply** (``checked`` → ``replied``): hand every pending reply of the mail to the outbound account or the
    Maildir outbox outside any transaction, then record it ``sent`` and the mail ``replied``. The Maildir
    delivery is idempotent; an SMTP delivery that succeeded just before a crash may be repeated once (the
    Message-ID is the same, so the recipient's client shows one mail). A reply the outgoing server refuses for
    good (``5xx``) is ``refused``.
+
+Each step is a small class with the same signature over the claimed mail (:class:`Step`, as Mailman's handlers
+are; :data:`STEPS` by the state they take a mail out of); :class:`Pipeline` only claims, renews and releases, runs
+the step of the mail's state, and records how it ended.
 
 A failing step is retried with exponential backoff, each step with its own count. Parsing and checking give up
 after ``MAX_ATTEMPTS`` (a fault that half an hour of retries did not clear is a bug for staff): the mail is then
@@ -45,7 +51,6 @@ Leases, retries and the daily reply cap run on the real clock; ``ZHENGJI_NOW`` m
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -53,34 +58,30 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
+from typing import Protocol
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from zhengji.clock import SHANGHAI, Clock, shanghai_date
+from zhengji.mailbox.allowances import allowances
 from zhengji.mailbox.answer import compose_question, is_question, question_text
 from zhengji.mailbox.cases import find_case, open_case, threaded_case
 from zhengji.mailbox.changes import describe_changes, last_findings
 from zhengji.mailbox.compose import ComposedReply, compose_handed_to_staff, compose_reply
 from zhengji.mailbox.documents import as_parsed, current_documents, document_row, file_documents
-from zhengji.mailbox.mime import IncomingMail, parse_mail
-from zhengji.mailbox.outbox import (
-    DeliveryRefused,
-    deliver_to_maildir,
-    outgoing_message,
-    send_smtp,
-    thread_references,
-)
-from zhengji.parsers.document import ParseOptions, parse_attachments
+from zhengji.mailbox.envelope import Envelope, read_mail, stored_envelope
+from zhengji.mailbox.outbox import DeliveryRefused, deliver_to_maildir, outgoing_message, send_smtp
+from zhengji.mailbox.replies import queue_reply
+from zhengji.parsers.document import PARSER_VERSION, ParseOptions, parse_attachments
 from zhengji.parsers.model import ParsedDocument
 from zhengji.parsers.submission import CheckedSubmission, Mail, judge
 from zhengji.settings import Settings
 from zhengji.storage.blobs import BlobStore, blob_store
 from zhengji.storage.claims import worker_name
 from zhengji.storage.models import AuditEvent, Document, Message, MessageState, Reply, ReplyState, Submission
-from zhengji.storage.status import STANDING, Verdict, move_mail, record_verdict, reopen_for_review
+from zhengji.storage.status import STANDING, Verdict, move_mail, move_replies, record_verdict, reopen_for_review
 
 log = logging.getLogger(__name__)
 
@@ -101,18 +102,7 @@ PROCESSING = (MessageState.parsed, MessageState.received)
 SENDING_ORDER = (MessageState.checked, MessageState.escalated)
 LEASE = timedelta(seconds=120)
 """The default lease (``ZHENGJI_LEASE_SECONDS``); it only has to outlast a few missed renewals."""
-# A cap on replies per sender per day, so that a loop or a forged sender cannot make zhengji a spam cannon.
-DAILY_REPLY_CAP = 10
 ACTOR = "pipeline"
-MAX_HEADER_BYTES = 8 * 1024
-"""How much of one header field of a stored mail is decoded for the reply; the raw mail keeps it all.
-
-A 20 MB Subject of encoded-words would otherwise be decoded, quoted and folded into the reply for minutes.
-Postfix keeps at most ``header_size_limit`` (100 KB) of a header; what a reply repeats is far less than 8 KB."""
-MAX_ADDRESS = 254
-"""The longest address a reply goes to (RFC 5321 4.5.3.1.3: a path of 256 octets with its angle brackets)."""
-_ADDRESS = re.compile(r"[^\s@<>()\[\],;:\"\\]+@[^\s@<>()\[\],;:\"\\]+")
-_HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
 class StepInterrupted(Exception):
@@ -122,62 +112,6 @@ class StepInterrupted(Exception):
 
 class ClaimLost(Exception):
     """Another worker took the mail over (this worker's lease ran out): nothing more may be done or recorded."""
-
-
-# --- reading a stored mail ---------------------------------------------------------------------------------------
-
-
-def capped_headers(raw: bytes, limit: int = MAX_HEADER_BYTES) -> bytes:
-    """``raw`` with each field of its top header block cut to about ``limit`` bytes; the body is left whole.
-
-    A field is cut after its last whole folded line that fits, or, when its first line alone is too long, at
-    the last space before ``limit``, so that the encoded-words kept are whole.
-    """
-    end = _HEADER_END.search(raw)
-    head, rest = (raw[: end.start()], raw[end.start() :]) if end else (raw, b"")
-    if len(head) <= limit:
-        return raw
-    fields: list[list[bytes]] = []
-    for line in head.split(b"\n"):
-        if line[:1] in (b" ", b"\t") and fields:
-            fields[-1].append(line)
-        else:
-            fields.append([line])
-    kept: list[bytes] = []
-    for lines in fields:
-        size = 0
-        for number, line in enumerate(lines):
-            size += len(line) + 1
-            if size <= limit:
-                kept.append(line)
-                continue
-            if number == 0:
-                cut = line.rfind(b" ", 0, limit)
-                kept.append(line[: cut if cut > 0 else limit] + (b"\r" if line.endswith(b"\r") else b""))
-            break
-    return b"\n".join(kept) + rest
-
-
-def read_mail(raw: bytes) -> IncomingMail:
-    """A stored mail decoded for the pipeline, its header fields capped (:data:`MAX_HEADER_BYTES`)."""
-    return parse_mail(capped_headers(raw))
-
-
-def deliverable(address: str | None) -> str:
-    """``address`` when a reply may go to it; "" for what no mail server would take (too long, spaces, CR/LF,
-    no single @): a trimmed or mangled address could belong to someone else."""
-    address = (address or "").strip()
-    if len(address) > MAX_ADDRESS or not _ADDRESS.fullmatch(address):
-        return ""
-    if any(ord(char) < 0x20 or ord(char) == 0x7F for char in address):
-        return ""
-    return address
-
-
-def reply_address(from_address: str | None, envelope_from: str | None) -> str:
-    """Where an answer goes: the From address, else the envelope sender (RFC 3834 §4 prefers it for automatic
-    replies, and the SMTP server has already accepted it) when From is unusable; "" when neither is."""
-    return deliverable(from_address) or deliverable(envelope_from)
 
 
 # --- the pipeline ------------------------------------------------------------------------------------------------
@@ -317,16 +251,10 @@ class Pipeline:
                       claimed.attempts)  # fmt: skip
             self._give_up(message_id, state, f"the {name} step was cut off {claimed.attempts} times", claimed.attempts)
             return
-        steps: dict[MessageState, Callable[[int], None]] = {
-            MessageState.received: self.parse,
-            MessageState.parsed: self.check,
-            MessageState.checked: self.reply,
-            MessageState.escalated: self.notify,
-        }
         started = time.perf_counter()
         try:
             with self._heartbeat(message_id):
-                steps[state](message_id)
+                STEPS[state](self, message_id)
         except StepInterrupted:
             log.info("message %s: %s interrupted by the shutdown; left to be taken up again", message_id, name)
             self.release(message_id)
@@ -415,18 +343,14 @@ class Pipeline:
             detail: dict[str, object] = {"step": STEP[state], "error": error}
             if state in SENDING:
                 after = MessageState.failed
-                for reply in session.exec(
-                    select(Reply).where(Reply.message_id == message_id, Reply.state == ReplyState.pending)
-                ).all():
-                    reply.state = ReplyState.failed
-                    reply.last_error = error
-                    session.add(reply)
+                move_replies(session, ReplyState.pending, ReplyState.failed, col(Reply.message_id) == message_id,
+                             last_error=error)  # fmt: skip
             else:
                 queued = None
                 if notice is not None:
-                    composed, to_address, incoming = notice
-                    queued = self.add_reply(session, message, None, composed, to_address=to_address,
-                                            incoming=incoming, moment=self.now())  # fmt: skip
+                    composed, envelope = notice
+                    queued = self.add_reply(session, message, None, composed, to_address=envelope.reply_to,
+                                            envelope=envelope, moment=self.now())  # fmt: skip
                 after = MessageState.escalated if queued is not None else MessageState.failed
                 detail["notice"] = queued.state.value if queued is not None else None
             moved = move_mail(
@@ -454,31 +378,33 @@ class Pipeline:
         log.error("message %s: %s gave up after %d tries (%s); the mail is %s, for staff", message_id, STEP[state],
                   attempts, error, after.value)  # fmt: skip
 
-    def _handed_to_staff_notice(self, message_id: int) -> tuple[ComposedReply, str, IncomingMail] | None:
-        """The notice for the sender of a mail given up on, or None where none may go out."""
+    def _handed_to_staff_notice(self, message_id: int) -> tuple[ComposedReply, Envelope] | None:
+        """The notice for the sender of a mail given up on, or None where none may go out.
+
+        The parse step stores the envelope before the slow work, so a mail whose parsing keeps failing is answered
+        from it; only a mail that could not even be decoded is read here again, and gets no notice if that fails.
+        """
         with Session(self.engine) as session:
             message = session.get(Message, message_id)
             assert message is not None
-            sha256, envelope_from = message.sha256, message.envelope_from
-            envelope_to, received = list(message.envelope_to), message.received_at
+            session.expunge(message)
         try:
-            incoming = read_mail(self.blobs.get(sha256))
+            envelope = stored_envelope(message, self.blobs, missing_ok=False)
         except Exception as error:
             log.warning("message %s: the stored mail cannot be read (%s: %s); its sender gets no notice", message_id,
                         type(error).__name__, error)  # fmt: skip
             return None  # who sent it, and whether it is automatic, is unknown
-        to_address = reply_address(incoming.from_address, envelope_from)
-        if incoming.auto_submitted or not to_address:
+        if envelope.auto_submitted or not envelope.reply_to:
             log.info("message %s: automatic or without an address to answer; its sender gets no notice", message_id)
             return None
         composed = compose_handed_to_staff(
-            sender_name=incoming.from_name or None,
-            subject=incoming.subject or None,
-            to=envelope_to or [*incoming.to, *incoming.cc],
-            received=received,
+            sender_name=envelope.from_name or None,
+            subject=envelope.subject or None,
+            to=list(message.envelope_to) or envelope.recipients(),
+            received=message.received_at,
             today=shanghai_date(self.now()),
         )
-        return composed, to_address, incoming
+        return composed, envelope
 
     # --- the steps ------------------------------------------------------------------------------------
 
@@ -506,29 +432,28 @@ class Pipeline:
         self.holding = None  # the renewals stop quietly: the claim ends with this commit
         return True
 
-    def load(self, message_id: int) -> tuple[IncomingMail, Mail]:
-        """A stored mail read back from its raw bytes, and the envelope facts the check uses."""
+    def facts(self, message: Message, envelope: Envelope, attachments: list[tuple[str, bytes]]) -> Mail:
+        """The facts the check judges a mail by: its stored envelope, its row, the sender's late exceptions."""
+        mail = Mail(
+            attachments=attachments,
+            received=message.received_at,
+            to=list(message.envelope_to) or envelope.recipients(),
+            sender=envelope.from_address or None,
+            sender_name=envelope.from_name or None,
+            subject=envelope.subject or None,
+            message_id=envelope.message_id or None,
+        )
+        # A reviewer's late exception for this sender is honoured by the window check (zhengji.review.late).
+        mail.late_allowances = allowances(self.engine, mail.sender, message.received_at)
+        return mail
+
+    def stored_message(self, message_id: int) -> Message:
+        """The mail's row, detached: read in a short transaction, used outside it."""
         with Session(self.engine) as session:
             message = session.get(Message, message_id)
             assert message is not None
-            sha256 = message.sha256
-            received = message.received_at
-            envelope_to = list(message.envelope_to)
-        incoming = read_mail(self.blobs.get(sha256))
-        mail = Mail(
-            attachments=[(item.filename, item.data) for item in incoming.attachments],
-            received=received,
-            to=envelope_to or [*incoming.to, *incoming.cc],
-            sender=incoming.from_address or None,
-            sender_name=incoming.from_name or None,
-            subject=incoming.subject or None,
-            message_id=incoming.message_id or None,
-        )
-        # A reviewer's late exception for this sender is honoured by the window check (zhengji.review.late).
-        from zhengji.review.late import allowances
-
-        mail.late_allowances = allowances(self.engine, mail.sender, received)
-        return incoming, mail
+            session.expunge(message)
+        return message
 
     def parse_documents(self, mail: Mail) -> list[ParsedDocument]:
         # The mail's budget (time and documents) is the operator's; the time runs on the real clock.
@@ -537,45 +462,118 @@ class Pipeline:
         )
         return parse_attachments(mail.attachments, options)
 
+    def add_reply(
+        self,
+        session: Session,
+        message: Message,
+        submission: Submission | None,
+        composed: ComposedReply,
+        *,
+        to_address: str,
+        envelope: Envelope,
+        moment: datetime,
+    ) -> Reply:
+        """Queue the next reply to ``message`` through the reply queue (:func:`zhengji.mailbox.replies.queue_reply`),
+        in the transaction that moves the mail on, so a crash can never queue it twice; the daily cap per sender
+        counts in real time."""
+        return queue_reply(session, message, submission, composed, to_address=to_address, envelope=envelope,
+                           at=moment, queued_at=self.machine_now(), actor=ACTOR)  # fmt: skip
+
     def parse(self, message_id: int) -> None:
-        incoming, mail = self.load(message_id)
-        if incoming.auto_submitted:
-            self._ignore(message_id, incoming.auto_reason)
+        """Run the parse step on a mail this worker claimed."""
+        STEPS[MessageState.received](self, message_id)
+
+    def check(self, message_id: int) -> None:
+        """Run the check step (and the filing of its case) on a mail this worker claimed."""
+        STEPS[MessageState.parsed](self, message_id)
+
+    def reply(self, message_id: int) -> None:
+        """Send the mail's pending replies; the mail is then ``replied``."""
+        STEPS[MessageState.checked](self, message_id)
+
+    def notify(self, message_id: int) -> None:
+        """Send the notice that staff took the mail over; the mail then waits for staff as ``failed``."""
+        STEPS[MessageState.escalated](self, message_id)
+
+    def _event(self, action: str, message: Message, **detail: object) -> AuditEvent:
+        return AuditEvent(at=self.now(), actor=ACTOR, action=action, message_id=message.id,
+                          submission_id=message.submission_id, detail=detail)  # fmt: skip
+
+
+# --- the steps ---------------------------------------------------------------------------------------------------
+# Each step is a small class with one signature over the claimed mail, as Mailman's handlers are: ``step(pipeline,
+# message_id)`` takes the mail out of ``waits_in`` and ends in one commit that moves it to ``moves_to`` with what the
+# step produced. The pipeline only claims, renews, runs the step of the mail's state (:data:`STEPS`) and records
+# how it ended (a retry, or staff).
+
+
+class Step(Protocol):
+    """One named step of a mail's path."""
+
+    name: str
+    waits_in: MessageState
+    moves_to: MessageState
+
+    def __call__(self, pipeline: Pipeline, message_id: int) -> None: ...
+
+
+class ParseStep:
+    """``received`` → ``parsed``: decode the raw mail (its one decoding), keep its envelope, parse its files."""
+
+    name = "parse"
+    waits_in = MessageState.received
+    moves_to = MessageState.parsed
+
+    def __call__(self, pipeline: Pipeline, message_id: int) -> None:
+        """Decode the raw mail (the one decoding of it), keep its envelope, and parse its files."""
+        message = pipeline.stored_message(message_id)
+        incoming = read_mail(pipeline.blobs.get(message.sha256))
+        envelope = Envelope.of(incoming, message.envelope_from)
+        # Kept at once, before the slow work: a parse that keeps failing is then handed to staff with the notice
+        # addressed from it, and the check step reads it instead of the raw mail.
+        if not self._keep_envelope(pipeline, message_id, envelope):
             return
-        documents = self.parse_documents(mail)
-        if self.stopping.is_set():
+        if envelope.auto_submitted:
+            self._ignore(pipeline, message_id, envelope.auto_reason)
+            return
+        mail = pipeline.facts(message, envelope, [(item.filename, item.data) for item in incoming.attachments])
+        documents = pipeline.parse_documents(mail)
+        if pipeline.stopping.is_set():
             raise StepInterrupted()  # the shutdown may have killed the workers these documents came from
-        moment = self.now()
-        with Session(self.engine) as session:
-            if self._advance(session, message_id, MessageState.received, MessageState.parsed):
+        moment = pipeline.now()
+        with Session(pipeline.engine) as session:
+            if pipeline._advance(session, message_id, MessageState.received, MessageState.parsed):
                 for document in documents:
                     session.add(document_row(message_id, document, moment))
                 session.commit()
 
-    def check(self, message_id: int) -> None:
-        incoming, mail = self.load(message_id)
-        with Session(self.engine) as session:
-            rows = current_documents(session, message_id)
-            row_ids = [row.id for row in rows]
-            documents = [as_parsed(row) for row in rows]
-        if is_question(incoming):
-            recorded = self._record_question(message_id, incoming, mail, documents, row_ids)
-        else:
-            recorded = self._record(message_id, incoming, judge(mail, documents), row_ids)
-        if recorded and self.on_checked is not None:
-            self.on_checked()  # the senders take the reply up at once
+    def _keep_envelope(self, pipeline: Pipeline, message_id: int, envelope: Envelope) -> bool:
+        """Store the envelope on the mail this worker holds; False (nothing written) when the claim was lost."""
+        with Session(pipeline.engine) as session:
+            result = session.exec(
+                update(Message)
+                .where(col(Message.id) == message_id, col(Message.claimed_by) == pipeline.worker)
+                .values(envelope=envelope.as_json())
+            )
+            session.commit()
+        if result.rowcount != 1:
+            log.warning(
+                "message %s: claim lost before its envelope was kept; another worker's parse stands", message_id
+            )
+            return False
+        return True
 
-    def _ignore(self, message_id: int, reason: str) -> None:
-        with Session(self.engine) as session:
+    def _ignore(self, pipeline: Pipeline, message_id: int, reason: str) -> None:
+        with Session(pipeline.engine) as session:
             moved = move_mail(
                 session,
                 message_id,
                 MessageState.received,
                 MessageState.ignored,
                 actor=ACTOR,
-                at=self.now(),
+                at=pipeline.now(),
                 action="ignored",
-                holder=self.worker,
+                holder=pipeline.worker,
                 detail={"reason": reason},
                 claimed_by=None,
                 claimed_until=None,
@@ -588,22 +586,61 @@ class Pipeline:
                 return
             session.commit()
 
-    def _record(
-        self, message_id: int, incoming: IncomingMail, checked: CheckedSubmission, row_ids: list[int | None]
+
+class CheckStep:
+    """``parsed`` → ``checked``: judge the stored documents with the stored envelope, then file the case."""
+
+    name = "check"
+    waits_in = MessageState.parsed
+    moves_to = MessageState.checked
+
+    def __call__(self, pipeline: Pipeline, message_id: int) -> None:
+        """Judge the stored documents with the stored envelope: the raw mail is not read again."""
+        message = pipeline.stored_message(message_id)
+        envelope = stored_envelope(message, pipeline.blobs)
+        mail = pipeline.facts(message, envelope, [])
+        with Session(pipeline.engine) as session:
+            rows = current_documents(session, message_id)
+            row_ids = [row.id for row in rows]
+            documents = [as_parsed(row) for row in rows]
+            # The version that read them (the parse step's, which a service upgraded in between may not share).
+            parser = max((row.parser_version for row in rows), default=PARSER_VERSION)
+        if is_question(envelope):
+            recorded = FileCase().question(pipeline, message_id, envelope, mail, documents, row_ids)
+        else:
+            recorded = FileCase().submission(pipeline, message_id, envelope, judge(mail, documents), row_ids, parser)
+        if recorded and pipeline.on_checked is not None:
+            pipeline.on_checked()  # the senders take the reply up at once
+
+
+class FileCase:
+    """The second half of the check's one transaction: find or open the case, file the documents as judged, record
+    the verdict and queue the reply (for a submission, or a question answered by the bot's core)."""
+
+    def submission(
+        self,
+        pipeline: Pipeline,
+        message_id: int,
+        envelope: Envelope,
+        checked: CheckedSubmission,
+        row_ids: list[int | None],
+        parser_version: str = PARSER_VERSION,
     ) -> bool:
-        moment = self.now()
-        with Session(self.engine) as session:
-            if not self._advance(session, message_id, MessageState.parsed, MessageState.checked):
+        """File a judged submission under its case (a new one, or the next version of the case it continues) and
+        queue its reply, in the transaction that makes the mail ``checked``; False when the claim was lost."""
+        moment = pipeline.now()
+        with Session(pipeline.engine) as session:
+            if not pipeline._advance(session, message_id, MessageState.parsed, MessageState.checked):
                 return False
             message = session.get(Message, message_id)
             assert message is not None
-            sender = (incoming.from_address or message.envelope_from or "").lower()
+            sender = (envelope.from_address or message.envelope_from or "").lower()
             window = checked.position.window if checked.position else None
             window_start = datetime.combine(window.start, datetime.min.time(), tzinfo=SHANGHAI) if window else None
             submission = find_case(
                 session,
-                subject=incoming.subject,
-                answered_ids=[incoming.in_reply_to, *incoming.references],
+                subject=envelope.subject,
+                answered_ids=envelope.thread(),
                 sender=sender,
                 track=checked.track,
                 window_start=window_start,
@@ -615,8 +652,8 @@ class Pipeline:
                     track=checked.track,
                     notice=checked.notice.number if checked.notice else None,
                     sender=sender or "unknown",
-                    name=incoming.from_name or None,
-                    subject=incoming.subject,
+                    name=envelope.from_name or None,
+                    subject=envelope.subject,
                     at=moment,
                 )
             else:
@@ -642,20 +679,20 @@ class Pipeline:
             reopen_for_review(session, submission, actor=ACTOR, at=moment,
                               detail={"message_id": message_id, "version": submission.version})  # fmt: skip
             record_verdict(session, submission, Verdict(checked.status), actor=ACTOR, at=moment,
-                           detail={"message_id": message_id, "version": submission.version,
-                                   "findings": [finding.as_json() for finding in checked.findings]})  # fmt: skip
+                           message_id=message_id, version=submission.version, parser_version=parser_version,
+                           findings=[finding.as_json() for finding in checked.findings])  # fmt: skip
             composed = compose_reply(checked, submission.reference, shanghai_date(moment), changes=changes,
                                      decided=decided.value if decided else None)  # fmt: skip
-            to_address = reply_address(incoming.from_address, message.envelope_from)
-            self.add_reply(session, message, submission, composed, to_address=to_address, incoming=incoming,
+            pipeline.add_reply(session, message, submission, composed, to_address=envelope.reply_to, envelope=envelope,
                            moment=moment)  # fmt: skip
             session.commit()
         return True
 
-    def _record_question(
+    def question(
         self,
+        pipeline: Pipeline,
         message_id: int,
-        incoming: IncomingMail,
+        envelope: Envelope,
         mail: Mail,
         documents: list[ParsedDocument],
         row_ids: list[int | None],
@@ -667,28 +704,26 @@ class Pipeline:
         status ``unknown`` without findings, so that a clerk sees the mail in the queue (待人工确认) and nothing
         is demanded of its sender.
         """
-        moment = self.now()
-        question = question_text(incoming)
-        with Session(self.engine) as session:
-            if not self._advance(session, message_id, MessageState.parsed, MessageState.checked):
+        moment = pipeline.now()
+        question = question_text(envelope)
+        with Session(pipeline.engine) as session:
+            if not pipeline._advance(session, message_id, MessageState.parsed, MessageState.checked):
                 return False
             message = session.get(Message, message_id)
             assert message is not None
-            sender = (incoming.from_address or message.envelope_from or "").lower()
+            sender = (envelope.from_address or message.envelope_from or "").lower()
             submission = threaded_case(
-                session, subject=incoming.subject, answered_ids=[incoming.in_reply_to, *incoming.references],
-                open_only=False,
-            )  # fmt: skip
+                session, subject=envelope.subject, answered_ids=envelope.thread(), open_only=False
+            )
             follow_up = submission is not None
             if submission is None:
                 submission = open_case(session, track="unknown", notice=None, sender=sender or "unknown",
-                                       name=incoming.from_name or None, subject=incoming.subject,
+                                       name=envelope.from_name or None, subject=envelope.subject,
                                        at=moment)  # fmt: skip
                 assert submission.id is not None
                 file_documents(session, row_ids, documents, submission)  # pictures pasted into the mail
-                record_verdict(session, submission, Verdict.unknown, actor=ACTOR, at=moment,
-                               detail={"message_id": message_id, "version": submission.version, "question": True,
-                                       "findings": []})  # fmt: skip
+                record_verdict(session, submission, Verdict.unknown, actor=ACTOR, at=moment, message_id=message_id,
+                               version=submission.version, findings=[], detail={"question": True})  # fmt: skip
             assert submission.id is not None
             message.submission_id = submission.id
             message.version = submission.version
@@ -696,121 +731,50 @@ class Pipeline:
             if follow_up:
                 # Its pictures stay with the mail, outside the case's documents: a re-check of the case judges
                 # the files of its versions, never a question's.
-                session.add(self._event("question_filed", message, reference=submission.reference))
+                session.add(pipeline._event("question_filed", message, reference=submission.reference))
             composed = compose_question(
                 mail, question, shanghai_date(moment), reference=submission.reference if follow_up else None,
                 track=submission.track if follow_up else None, follow_up=follow_up,
             )  # fmt: skip
-            to_address = reply_address(incoming.from_address, message.envelope_from)
-            self.add_reply(session, message, submission, composed, to_address=to_address, incoming=incoming,
+            pipeline.add_reply(session, message, submission, composed, to_address=envelope.reply_to, envelope=envelope,
                            moment=moment)  # fmt: skip
             session.commit()
         return True
 
-    def add_reply(
-        self,
-        session: Session,
-        message: Message,
-        submission: Submission | None,
-        composed: ComposedReply,
-        *,
-        to_address: str,
-        incoming: IncomingMail,
-        moment: datetime,
-    ) -> Reply:
-        """Queue the next reply to ``message``: pending, or suppressed (the reason audited) when it must not go out.
 
-        It is numbered after the mail's earlier replies (a staff notice, a clerk's corrected answer); the pipeline
-        writes it in the same transaction that moves the mail on, so a crash can never queue it twice. Its
-        ``created_at`` is the real time, which the daily cap per sender counts in.
-        """
-        assert message.id is not None
-        to_address = deliverable(to_address)
-        sequence = (
-            1
-            + session.exec(
-                select(func.coalesce(func.max(Reply.sequence), 0)).where(Reply.message_id == message.id)
-            ).one()
-        )
-        queued_at = self.machine_now()
-        state = self._reply_state(session, to_address, queued_at) if message.reply_wanted else ReplyState.suppressed
-        suffix = f".{sequence}" if sequence > 1 else ""
-        reply = Reply(
-            message_id=message.id,
-            sequence=sequence,
-            submission_id=submission.id if submission else None,
-            to_address=to_address,
-            subject=composed.subject,
-            body=composed.body,
-            message_id_header=make_msgid(f"reply{message.id}{suffix}", domain="zhengji.local"),
-            in_reply_to=incoming.message_id or None,
-            references_header=thread_references(incoming.references, incoming.message_id),
-            state=state,
-            created_at=queued_at,
-        )
-        session.add(reply)
-        if state is ReplyState.suppressed:
-            reason = "backfill" if not message.reply_wanted else "no_address" if not to_address else "daily_cap"
-            session.add(
-                AuditEvent(
-                    at=moment,
-                    actor=ACTOR,
-                    action="reply_suppressed",
-                    message_id=message.id,
-                    submission_id=submission.id if submission else None,
-                    detail={"sequence": sequence, "reason": reason},
-                )
-            )
-        return reply
+class SendStep:
+    """Hand a mail's pending replies to the outgoing account or the Maildir outbox, then move the mail on."""
 
-    def _reply_state(self, session: Session, to_address: str, moment: datetime) -> ReplyState:
-        if not to_address:
-            return ReplyState.suppressed
-        recent = session.exec(
-            select(func.count())
-            .select_from(Reply)
-            .where(
-                func.lower(Reply.to_address) == to_address.lower(), col(Reply.created_at) >= moment - timedelta(days=1)
-            )
-            .where(col(Reply.state).in_([ReplyState.sent, ReplyState.pending]))
-        ).one()
-        return ReplyState.suppressed if recent >= DAILY_REPLY_CAP else ReplyState.pending
+    def __init__(self, name: str, waits_in: MessageState, moves_to: MessageState) -> None:
+        self.name, self.waits_in, self.moves_to = name, waits_in, moves_to
 
-    def reply(self, message_id: int) -> None:
-        """Send the mail's pending replies; the mail is then ``replied``."""
-        self._send(message_id, MessageState.checked, MessageState.replied)
-
-    def notify(self, message_id: int) -> None:
-        """Send the notice that staff took the mail over; the mail then waits for staff as ``failed``."""
-        self._send(message_id, MessageState.escalated, MessageState.failed)
-
-    def _send(self, message_id: int, before: MessageState, after: MessageState) -> None:
+    def __call__(self, pipeline: Pipeline, message_id: int) -> None:
         """Hand the mail's pending replies over in order, each between two transactions, each recorded as sent
         (or refused) in its own commit; then move the mail on."""
-        for reply_id, sequence, outgoing in self._pending(message_id):
-            self._still_holding()
-            if self.stopping.is_set():
+        for reply_id, sequence, outgoing in self._pending(pipeline, message_id):
+            pipeline._still_holding()
+            if pipeline.stopping.is_set():
                 raise StepInterrupted()
             try:
-                if self.settings.outbound_smtp_url is None:
-                    deliver_to_maildir(self.settings.outbox_dir, outgoing)
+                if pipeline.settings.outbound_smtp_url is None:
+                    deliver_to_maildir(pipeline.settings.outbox_dir, outgoing)
                 else:
-                    send_smtp(self.settings.outbound_smtp_url, outgoing)
+                    send_smtp(pipeline.settings.outbound_smtp_url, outgoing)
             except DeliveryRefused as refusal:
                 log.warning("reply %s to %s refused for good: %s", outgoing["Message-ID"], outgoing["To"], refusal)
-                self._delivered(message_id, reply_id, sequence, refusal)
+                self._delivered(pipeline, message_id, reply_id, sequence, refusal)
                 continue
-            self._delivered(message_id, reply_id, sequence, None)
-        with Session(self.engine) as session:
-            if self._advance(session, message_id, before, after):
+            self._delivered(pipeline, message_id, reply_id, sequence, None)
+        with Session(pipeline.engine) as session:
+            if pipeline._advance(session, message_id, self.waits_in, self.moves_to):
                 session.commit()
 
-    def _pending(self, message_id: int) -> list[tuple[int, int, EmailMessage]]:
+    def _pending(self, pipeline: Pipeline, message_id: int) -> list[tuple[int, int, EmailMessage]]:
         """The mail's pending replies as mails to hand over, read in a short transaction and built outside it."""
-        with Session(self.engine) as session:
+        with Session(pipeline.engine) as session:
             message = session.get(Message, message_id)
             assert message is not None
-            sender_address = (message.envelope_to or self.settings.mailboxes)[0]
+            sender_address = (message.envelope_to or pipeline.settings.mailboxes)[0]
             pending = session.exec(
                 select(Reply)
                 .where(Reply.message_id == message_id, Reply.state == ReplyState.pending)
@@ -826,29 +790,34 @@ class Pipeline:
             messages.append((reply.id, reply.sequence, outgoing_message(reply, sender_address, reference)))
         return messages
 
-    def _delivered(self, message_id: int, reply_id: int, sequence: int, refusal: DeliveryRefused | None) -> None:
+    def _delivered(
+        self, pipeline: Pipeline, message_id: int, reply_id: int, sequence: int, refusal: DeliveryRefused | None
+    ) -> None:
         """Record the outcome of one hand-over (sent, or refused for good) in its own short transaction."""
-        with Session(self.engine) as session:
+        with Session(pipeline.engine) as session:
             values: dict[str, object] = {"attempts": col(Reply.attempts) + 1}
             if refusal is None:
-                values.update(state=ReplyState.sent, sent_at=self.machine_now())
+                after, values["sent_at"] = ReplyState.sent, pipeline.machine_now()
             else:
-                values.update(state=ReplyState.refused, last_error=str(refusal)[:4000])
-            result = session.exec(
-                update(Reply).where(col(Reply.id) == reply_id, col(Reply.state) == ReplyState.pending).values(**values)
-            )
-            if result.rowcount == 1:
+                after, values["last_error"] = ReplyState.refused, str(refusal)[:4000]
+            if move_replies(session, ReplyState.pending, after, col(Reply.id) == reply_id, **values) == 1:
                 message = session.get(Message, message_id)
                 assert message is not None
                 if refusal is None:
-                    session.add(self._event("reply_sent", message, sequence=sequence))
+                    session.add(pipeline._event("reply_sent", message, sequence=sequence))
                 else:
-                    session.add(self._event("reply_refused", message, sequence=sequence, error=str(refusal)))
+                    session.add(pipeline._event("reply_refused", message, sequence=sequence, error=str(refusal)))
             session.commit()
 
-    def _event(self, action: str, message: Message, **detail: object) -> AuditEvent:
-        return AuditEvent(at=self.now(), actor=ACTOR, action=action, message_id=message.id,
-                          submission_id=message.submission_id, detail=detail)  # fmt: skip
+
+STEPS: dict[MessageState, Step] = {
+    MessageState.received: ParseStep(),
+    MessageState.parsed: CheckStep(),
+    # reply: the mail is then ``replied``; notify: the notice that staff took it over, then ``failed`` for staff
+    MessageState.checked: SendStep("reply", MessageState.checked, MessageState.replied),
+    MessageState.escalated: SendStep("notify", MessageState.escalated, MessageState.failed),
+}
+"""The step that takes a mail out of each waiting state."""
 
 
 class Heartbeat:

@@ -18,6 +18,7 @@ from zhengji.clock import shanghai_date
 from zhengji.mailbox.changes import checked_errors, last_findings, stored_errors
 from zhengji.mailbox.compose import compose_reply
 from zhengji.mailbox.documents import current_documents, document_row
+from zhengji.mailbox.envelope import Envelope, read_mail
 from zhengji.mailbox.pipeline import Pipeline
 from zhengji.parsers.document import PARSER_VERSION
 from zhengji.parsers.submission import judge
@@ -73,7 +74,12 @@ def reprocess(pipeline: Pipeline, submission_id: int, *, reply: bool = False) ->
         ).first()
         if latest is None:
             return Reprocessed(submission.status, submission.status, False, ReplyOutcome.no_mail)
-    incoming, mail = pipeline.load(latest)
+    # Parsing again after a parser upgrade is the one step that decodes a parsed mail again (the MIME decoder
+    # may have improved too): its envelope is stored anew with the verdict.
+    message = pipeline.stored_message(latest)
+    incoming = read_mail(pipeline.blobs.get(message.sha256))
+    envelope = Envelope.of(incoming, message.envelope_from)
+    mail = pipeline.facts(message, envelope, [(item.filename, item.data) for item in incoming.attachments])
     checked = judge(mail, pipeline.parse_documents(mail))
     moment = pipeline.now()
     with Session(pipeline.engine) as session:
@@ -96,8 +102,9 @@ def reprocess(pipeline: Pipeline, submission_id: int, *, reply: bool = False) ->
             row = document_row(message.id, document, moment)
             row.submission_id, row.version = submission_id, message.version or submission.version
             session.add(row)
+        message.envelope = envelope.as_json()
+        session.add(message)
         machine_verdict = submission.decision is None
-        findings = [finding.as_json() for finding in checked.findings]
         event = record_verdict(
             session,
             submission,
@@ -105,12 +112,11 @@ def reprocess(pipeline: Pipeline, submission_id: int, *, reply: bool = False) ->
             actor=ACTOR,
             action="reprocess",
             at=moment,
-            detail={
-                "parser_version": PARSER_VERSION,
-                "message_id": message.id,
-                "changed": changed,
-                "findings": findings,
-            },
+            message_id=message.id,
+            version=message.version or submission.version,
+            parser_version=PARSER_VERSION,
+            findings=[finding.as_json() for finding in checked.findings],
+            detail={"parser_version": PARSER_VERSION, "changed": changed},
         )
         outcome = ReplyOutcome.not_asked
         if reply:
@@ -125,8 +131,8 @@ def reprocess(pipeline: Pipeline, submission_id: int, *, reply: bool = False) ->
                     message,
                     submission,
                     composed,
-                    to_address=incoming.from_address or message.envelope_from or "",
-                    incoming=incoming,
+                    to_address=envelope.reply_to,
+                    envelope=envelope,
                     moment=moment,
                 )
                 outcome = ReplyOutcome.queued if queued.state is ReplyState.pending else ReplyOutcome.suppressed

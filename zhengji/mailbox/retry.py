@@ -15,10 +15,10 @@ from datetime import datetime
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from zhengji.mailbox.pipeline import read_mail
+from zhengji.mailbox.envelope import stored_envelope
 from zhengji.storage.blobs import BlobStore
 from zhengji.storage.models import Document, Message, MessageState, Reply, ReplyState
-from zhengji.storage.status import move_mail
+from zhengji.storage.status import move_mail, move_replies
 
 log = logging.getLogger(__name__)
 
@@ -40,31 +40,29 @@ class Retried:
 def retry_failed(engine: Engine, blobs: BlobStore, moment: datetime) -> list[Retried]:
     """Put every failed mail back at the step it failed at; returns them in the order they arrived.
 
-    Each mail is read from the blob store (for the clerk's table) before the short transaction that moves it, and
-    is moved only if it is still ``failed`` then, so that a retry never holds the database while it reads mail.
+    The sender and subject of each (for the clerk's table) come from its stored envelope, read before the short
+    transaction that moves it (a mail that failed before its parse step stored one is decoded then, outside it);
+    it is moved only if it is still ``failed`` then, so that a retry never holds the database while it reads mail.
     """
     with Session(engine) as session:
         failed = session.exec(
-            select(Message.id, Message.sha256, Message.envelope_from)
-            .where(Message.state == MessageState.failed)
-            .order_by(col(Message.id))
+            select(Message).where(Message.state == MessageState.failed).order_by(col(Message.id))
         ).all()
+        for row in failed:
+            session.expunge(row)
     retried: list[Retried] = []
-    for message_id, sha256, envelope_from in failed:
+    for stored in failed:
+        message_id = stored.id
         assert message_id is not None
-        sender, subject = _who_and_what(blobs, message_id, sha256, envelope_from)
+        envelope = stored_envelope(stored, blobs)
+        sender, subject = envelope.from_address or stored.envelope_from or "", envelope.subject
         with Session(engine) as session:
             message = session.get(Message, message_id)
             if message is None or message.state is not MessageState.failed:
                 continue  # put back meanwhile by another clerk
             step = _step_to_resume(session, message)
             if step is MessageState.checked:
-                unsent = session.exec(
-                    select(Reply).where(Reply.message_id == message_id, Reply.state == ReplyState.failed)
-                ).all()
-                for reply in unsent:
-                    reply.state = ReplyState.pending
-                    session.add(reply)
+                move_replies(session, ReplyState.failed, ReplyState.pending, col(Reply.message_id) == message_id)
             last_error, received_at = message.last_error or "", message.received_at
             moved = move_mail(
                 session, message_id, MessageState.failed, step, actor=ACTOR, at=moment, action="retried",
@@ -87,13 +85,3 @@ def _step_to_resume(session: Session, message: Message) -> MessageState:
         return MessageState.checked
     parsed = session.exec(select(Document.id).where(Document.message_id == message.id).limit(1)).first()
     return MessageState.parsed if parsed is not None else MessageState.received
-
-
-def _who_and_what(blobs: BlobStore, message_id: int, sha256: str, envelope_from: str | None) -> tuple[str, str]:
-    """The sender and subject a clerk recognises the mail by, read from the stored mail when it can be read."""
-    try:
-        incoming = read_mail(blobs.get(sha256))
-    except Exception as error:
-        log.warning("message %s: the stored mail cannot be read (%s: %s)", message_id, type(error).__name__, error)
-        return envelope_from or "", ""
-    return incoming.from_address or envelope_from or "", incoming.subject

@@ -161,11 +161,28 @@ def _end_with_family(signum: int, frame: object) -> None:
     os._exit(1)
 
 
-def _worker_main(connection: Connection, memory_bytes: int, inherited: list[int], die_with_parent: bool) -> None:
+def lower_priority(nice: int) -> None:
+    """Run this process (and what it starts later: LibreOffice) at nice value ``nice`` at least.
+
+    Parsing is the service's heavy work and intake its urgent work: on two cores a burst of parsing used to take
+    the CPU from the SMTP server, which then accepted mail at a fifth to a third of the bare protocol's rate. At
+    a higher nice value the kernel gives the cores to intake first, and parsing still gets every cycle intake
+    leaves. Only ever lowers the priority (raising it needs privileges); a failure costs the priority, never the
+    worker.
+    """
+    with contextlib.suppress(OSError):
+        if nice > os.getpriority(os.PRIO_PROCESS, 0):
+            os.setpriority(os.PRIO_PROCESS, 0, nice)
+
+
+def _worker_main(
+    connection: Connection, memory_bytes: int, inherited: list[int], die_with_parent: bool, nice: int = 0
+) -> None:
     """Serve requests until the parent closes the connection. Runs in the child."""
     global _channel
     # A process group of its own, so that whatever the worker starts in it dies with it on a kill.
     os.setpgrp()
+    lower_priority(nice)
     _let_go_of_inherited_pipes()
     if die_with_parent:
         _die_with_parent()
@@ -446,6 +463,8 @@ class WorkerPool:
 
     method: str = "fork"
     size: int = field(default_factory=_default_size)
+    # The nice value the workers run at (see lower_priority); `serve` sets it from ZHENGJI_PARSE_NICE.
+    nice: int = field(default_factory=lambda: _parse_nice)
     max_requests: int = 200
     max_rss_bytes: int = 768 * 1024 * 1024
     closed: bool = False
@@ -610,7 +629,7 @@ class WorkerPool:
                 inherited = [*_open_connections(), parent_end.fileno()]
             process = context.Process(
                 target=_worker_main,
-                args=(child_end, memory_bytes, inherited, self.method == "forkserver"),
+                args=(child_end, memory_bytes, inherited, self.method == "forkserver", self.nice),
                 daemon=True,
                 name="zhengji-parser",
             )
@@ -648,6 +667,7 @@ class WorkerPool:
 # --- the process's pools ----------------------------------------------------------------------------------------
 
 _pools: dict[str, WorkerPool] = {}
+_parse_nice = 0  # the nice value of the workers of pools made from now on (set_parse_priority)
 _pools_lock = threading.Lock()
 _all_pools: weakref.WeakSet[WorkerPool] = weakref.WeakSet()
 
@@ -662,6 +682,16 @@ def _open_connections() -> list[int]:
             with contextlib.suppress(OSError):  # closed meanwhile by the thread that held it
                 fds.append(worker.connection.fileno())
     return fds
+
+
+def set_parse_priority(nice: int) -> None:
+    """The nice value of every parser worker started from now on (``zhengji serve`` calls it before its pool
+    starts); a command line run leaves it at 0, as nothing else competes with it for the CPU."""
+    global _parse_nice
+    _parse_nice = nice
+    with _pools_lock:
+        for pool in _pools.values():
+            pool.nice = nice
 
 
 def worker_pool(method: str = "fork") -> WorkerPool:

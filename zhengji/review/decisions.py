@@ -1,7 +1,7 @@
 """Decisions on a submission: accept, return for correction, reject; and the reviewer's note and assignment.
 
 Each decision goes through one path, as pretalx's ``set_submission_state`` does: validate, queue the mail to the
-applicant through the pipeline's reply path (:meth:`zhengji.mailbox.pipeline.Pipeline.add_reply`: threaded under
+applicant through the reply queue (:func:`zhengji.mailbox.replies.queue_reply`: threaded under
 the case's latest mail, numbered after its earlier replies, capped per sender, and sent by the reply step at once),
 and record the decision through :func:`zhengji.storage.status.record_decision`, whose one audit event keeps the
 reviewer, the reason and the mail. The decision lives beside the machine's verdict and is never changed by a
@@ -22,13 +22,12 @@ from sqlmodel import Session, col, select
 
 from zhengji.clock import SHANGHAI, real_now, shanghai_date
 from zhengji.mailbox.compose import ComposedReply, reply_subject
-from zhengji.mailbox.mime import IncomingMail
-from zhengji.mailbox.pipeline import Pipeline, read_mail, reply_address
+from zhengji.mailbox.envelope import Envelope, stored_envelope
+from zhengji.mailbox.replies import ReplyDesk
 from zhengji.notices.calendar import cn_date, opening_text, position
 from zhengji.notices.registry import Center, Track, load_registry
 from zhengji.review.labels import DECISION_STATUS, track_label
 from zhengji.review.recheck import current_rows
-from zhengji.storage.blobs import BlobNotFound
 from zhengji.storage.models import (
     Assignment,
     AuditEvent,
@@ -91,7 +90,7 @@ class Prepared:
     composed: ComposedReply
     to_address: str
     message: Message
-    incoming: IncomingMail
+    envelope: Envelope
 
 
 @dataclass(frozen=True)
@@ -228,18 +227,15 @@ def check_decision(submission: Submission, action: str, reason: str) -> str:
 
 
 def prepare(
-    session: Session, pipeline: Pipeline, submission: Submission, action: str, reason: str, *, lock: bool = False
+    session: Session, pipeline: ReplyDesk, submission: Submission, action: str, reason: str, *, lock: bool = False
 ) -> Prepared:
     """Validate the decision and compose its mail; nothing is written."""
     reason = check_decision(submission, action, reason)
     message = _latest_message(session, submission, lock=lock)
-    try:
-        incoming = read_mail(pipeline.blobs.get(message.sha256))
-    except (BlobNotFound, OSError):
-        incoming = IncomingMail()
-    to_address = reply_address(incoming.from_address, message.envelope_from)
+    envelope = stored_envelope(message, pipeline.blobs)
+    to_address = envelope.reply_to
     composed = compose_decision(submission, message, action, reason, today=pipeline.now())
-    return Prepared(action, reason, composed, to_address, message, incoming)
+    return Prepared(action, reason, composed, to_address, message, envelope)
 
 
 def _busy(message: Message) -> bool:
@@ -253,20 +249,20 @@ def _busy(message: Message) -> bool:
 
 def _queue(
     session: Session,
-    pipeline: Pipeline,
+    pipeline: ReplyDesk,
     submission: Submission,
     message: Message,
     composed: ComposedReply,
     to_address: str,
-    incoming: IncomingMail,
+    envelope: Envelope,
     *,
     actor: str,
     at: datetime,
 ) -> Reply:
-    """Queue a staff mail under the case's latest mail through the pipeline's reply step (sent at once)."""
+    """Queue a staff mail under the case's latest mail in the reply queue (the reply step sends it at once)."""
     assert message.id is not None and submission.id is not None
     reply = pipeline.add_reply(
-        session, message, submission, composed, to_address=to_address, incoming=incoming, moment=at
+        session, message, submission, composed, to_address=to_address, envelope=envelope, moment=at
     )
     if reply.state is ReplyState.pending and message.state in {MessageState.replied, MessageState.failed}:
         moved = move_mail(
@@ -304,7 +300,7 @@ def compose_late(
 
 
 def announce_late(
-    session: Session, pipeline: Pipeline, submission: Submission, *, until: date, actor: str, at: datetime
+    session: Session, pipeline: ReplyDesk, submission: Submission, *, until: date, actor: str, at: datetime
 ) -> ReplyState:
     """Tell the applicant that a late exception was granted, after the case was re-checked under it.
 
@@ -314,13 +310,10 @@ def announce_late(
     message = _latest_message(session, submission, lock=True)
     if _busy(message):
         raise DecisionError("该申报的邮件正在处理中，请稍候片刻再准许逾期提交。")
-    try:
-        incoming = read_mail(pipeline.blobs.get(message.sha256))
-    except (BlobNotFound, OSError):
-        incoming = IncomingMail()
-    to_address = reply_address(incoming.from_address, message.envelope_from)
+    envelope = stored_envelope(message, pipeline.blobs)
+    to_address = envelope.reply_to
     composed = compose_late(submission, message, until=until, verdict=str(submission.verdict), today=at)
-    reply = _queue(session, pipeline, submission, message, composed, to_address, incoming, actor=actor, at=at)
+    reply = _queue(session, pipeline, submission, message, composed, to_address, envelope, actor=actor, at=at)
     session.add(
         AuditEvent(
             at=at,
@@ -335,7 +328,7 @@ def announce_late(
 
 
 def decide(
-    session: Session, pipeline: Pipeline, submission: Submission, action: str, reason: str, *, actor: str
+    session: Session, pipeline: ReplyDesk, submission: Submission, action: str, reason: str, *, actor: str
 ) -> Decided:
     """Record the decision and queue its mail, in the caller's transaction (the caller commits)."""
     prepared = prepare(session, pipeline, submission, action, reason, lock=True)
@@ -345,7 +338,7 @@ def decide(
         raise DecisionError("该申报的邮件正在处理中，请稍候片刻再作决定。")
     at = pipeline.now()
     reply = _queue(
-        session, pipeline, submission, message, prepared.composed, prepared.to_address, prepared.incoming,
+        session, pipeline, submission, message, prepared.composed, prepared.to_address, prepared.envelope,
         actor=actor, at=at,
     )  # fmt: skip
     suppressed = None

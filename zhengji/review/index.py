@@ -40,8 +40,9 @@ from zhengji.storage.models import (
     QueueEntryName,
     ReviewMark,
     Submission,
+    VerdictRecord,
 )
-from zhengji.storage.status import CHECK_RESULTS, STANDING
+from zhengji.storage.status import CHECK_RESULTS, STANDING, last_verdicts
 
 log = logging.getLogger(__name__)
 
@@ -144,14 +145,7 @@ def refresh(session: Session, ids: Sequence[int], latest: dict[int, int]) -> Non
     ).all():
         rows.setdefault(document.submission_id or 0, []).append(document)
     corrections = corrections_of(session, [row.id for group in rows.values() for row in group if row.id])
-    verdicts = _first_per(
-        (event.submission_id, event)
-        for event in session.exec(
-            select(AuditEvent)
-            .where(col(AuditEvent.submission_id).in_(ids), col(AuditEvent.action).in_(VERDICT_ACTIONS))
-            .order_by(col(AuditEvent.id).desc())
-        ).all()
-    )
+    verdicts = last_verdicts(session, list(ids))
     first_status: dict[int, str] = {}
     for event in session.exec(
         select(AuditEvent)
@@ -201,7 +195,7 @@ def refresh(session: Session, ids: Sequence[int], latest: dict[int, int]) -> Non
             moment,
             rows.get(submission_id, []),
             corrections,
-            verdict.detail if verdict is not None else {},
+            verdict,
         )
         mail = latest_mail.get(submission_id)
         entry.center = center_of(mail, submission.track) if mail is not None else None
@@ -236,11 +230,11 @@ def _entry(
     received: datetime,
     documents: list[Document],
     corrections: dict[int, dict[str, Any]],
-    verdict: dict[str, Any],
+    verdict: VerdictRecord | None,
 ) -> tuple[QueueEntry, set[str], dict[str, str]]:
     assert submission.id is not None
-    rechecked = dict(verdict.get("documents") or {})
-    findings: list[dict[str, Any]] = list(verdict.get("findings") or [])
+    rechecked = dict(verdict.documents) if verdict is not None else {}
+    findings: list[dict[str, Any]] = list(verdict.findings) if verdict is not None else []
     units: list[str] = []
     names: list[str] = []
     unlocated = 0

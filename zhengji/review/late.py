@@ -1,40 +1,25 @@
 """Late exceptions: a reviewer lets one sender submit to one track after its window, with a reason on record.
 
 The check honours them (:class:`zhengji.parsers.submission.LateAllowance`): the pipeline looks up the sender's
-exceptions when it checks a mail, so that the sender's next mail is judged as if in time, and granting one
-re-checks the case at once (:func:`zhengji.review.recheck.recheck`).
+exceptions when it checks a mail (:mod:`zhengji.mailbox.allowances`, below this desk), so that the sender's next
+mail is judged as if in time, and granting one re-checks the case at once (:func:`zhengji.review.recheck.recheck`).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from zhengji.clock import shanghai_date
-from zhengji.parsers.submission import LateAllowance
+from zhengji.mailbox.allowances import allowances, sender_allowances
 from zhengji.storage.models import AuditEvent, LateException, Submission
+
+__all__ = ["LateError", "allowances", "exceptions_of", "grant", "sender_allowances"]
 
 
 class LateError(ValueError):
     """A late exception cannot be granted as asked; ``str()`` is a sentence for the reviewer."""
-
-
-def allowances(engine: Engine, sender: str | None, received: datetime) -> list[LateAllowance]:
-    """The sender's exceptions still running on the day the mail was received."""
-    if not sender:
-        return []
-    with Session(engine) as session:
-        return sender_allowances(session, sender, received)
-
-
-def sender_allowances(session: Session, sender: str, received: datetime) -> list[LateAllowance]:
-    day = shanghai_date(received)
-    rows = session.exec(
-        select(LateException).where(LateException.sender == sender.strip().lower(), col(LateException.until) >= day)
-    ).all()
-    return [LateAllowance(row.track, row.until, row.reason) for row in rows]
 
 
 def grant(

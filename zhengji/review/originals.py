@@ -1,8 +1,11 @@
 """The original files of a submission: each document's bytes, as the applicant sent them.
 
 Only the raw mail is stored at intake; a document is an attachment of it, or a member of an archive attached
-to it. Its bytes are found again by their SHA-256 (unpacked within the parsers' archive limits) and then kept in
-the content-addressed blob store under that same digest, so that the next download is a plain read.
+to it. The mail's stored envelope lists its attachments with their digests, so the attachment that holds the
+document is known before the mail is read; its bytes are then taken from the raw mail (unpacked within the
+parsers' archive limits when it is an archive) and kept in the content-addressed blob store under the document's
+digest, so that the next download is a plain read. Serving an original is one of the two reasons to read a raw
+mail after its parse (the other is parsing it again).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import hashlib
 
 from sqlmodel import Session
 
-from zhengji.mailbox.pipeline import read_mail
+from zhengji.mailbox.envelope import read_mail, stored_envelope
 from zhengji.parsers.document import ARCHIVE_FORMATS
 from zhengji.storage.blobs import BlobNotFound, BlobStore
 from zhengji.storage.models import Document, Message
@@ -66,11 +69,22 @@ def document_bytes(session: Session, document: Document, blobs: BlobStore) -> by
     message = session.get(Message, document.message_id)
     if message is None or not document.sha256:
         raise OriginalMissing(f"document {document.id}")
+    listed = stored_envelope(message, blobs).attachments
+    # The document is an attachment itself, or a member of one that is not (an archive): those are the only places.
+    holders = [index for index, item in enumerate(listed) if item.sha256 == document.sha256] or [
+        index for index, item in enumerate(listed) if item.sha256 != document.sha256
+    ]
+    if not holders:
+        raise OriginalMissing(f"document {document.id} is not in its mail")
     try:
         raw = blobs.get(message.sha256)
     except BlobNotFound:
         raise OriginalMissing(f"mail of document {document.id}") from None
-    for attachment in read_mail(raw).attachments:
+    attachments = read_mail(raw).attachments
+    for index in holders:
+        if index >= len(attachments):
+            break
+        attachment = attachments[index]
         found = _search(attachment.data, attachment.filename, document.sha256)
         if found is not None:
             blobs.put(found)

@@ -12,12 +12,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.parser import BytesHeaderParser
-from email.utils import getaddresses
 from typing import Any
 
 from sqlmodel import Session, col, select
 
+from zhengji.mailbox.allowances import sender_allowances
+from zhengji.mailbox.envelope import stored_envelope
 from zhengji.notices.registry import FormId, Registry, load_registry
 from zhengji.parsers.checks import check_document
 from zhengji.parsers.checks.context import CheckContext
@@ -25,14 +25,14 @@ from zhengji.parsers.model import Finding, ParsedDocument
 from zhengji.parsers.submission import CheckedSubmission, Mail, judge
 from zhengji.parsers.tracks import governing_notice, track_of_form
 from zhengji.review.fields import set_path
-from zhengji.review.late import sender_allowances
 from zhengji.storage.blobs import BlobStore
-from zhengji.storage.models import AuditEvent, Correction, Document, Message, Submission
-from zhengji.storage.status import Verdict, record_verdict
+from zhengji.storage.models import Correction, Document, Message, Submission
+from zhengji.storage.status import Verdict, last_verdict, record_verdict
 
 UNLOCATED = "unlocated_field"
 VERDICT_ACTIONS = ("verdict", "status", "reprocess", "recheck")
-"""Audit actions whose detail holds the submission's own findings as last judged."""
+"""Audit actions that record a verdict (the queue clears a clerk's "not a submission" after one); the findings
+they judged are read from the verdict's own row (:func:`zhengji.storage.status.last_verdict`)."""
 
 
 @dataclass
@@ -86,16 +86,6 @@ def corrections_of(session: Session, document_ids: Sequence[int]) -> dict[int, d
     return found
 
 
-def verdict_findings(session: Session, submission_id: int) -> list[dict[str, Any]]:
-    """The submission's own findings of its last verdict (the pipeline's, a reprocess's or a re-check's)."""
-    event = session.exec(
-        select(AuditEvent)
-        .where(AuditEvent.submission_id == submission_id, col(AuditEvent.action).in_(VERDICT_ACTIONS))
-        .order_by(col(AuditEvent.id).desc())
-    ).first()
-    return list(event.detail.get("findings") or []) if event else []
-
-
 def corrected(
     row: Document, corrections: dict[str, Correction], received: datetime, registry: Registry | None = None
 ) -> Reviewed:
@@ -140,37 +130,18 @@ def load_case(session: Session, submission: Submission) -> Case:
     message = latest_message(session, submission.id)
     received = message.received_at if message else submission.created_at
     documents = [corrected(row, corrections.get(row.id or 0, {}), received) for row in rows]
-    if corrections:
-        rechecked = _last_recheck(session, submission.id)
+    verdict = last_verdict(session, submission.id)
+    if corrections and verdict is not None:
+        rechecked = verdict.documents  # a re-check's findings of each corrected document
         for document in documents:
             if document.corrections and str(document.row.id) in rechecked:
                 document.findings = list(rechecked[str(document.row.id)])
-    return Case(submission, documents, verdict_findings(session, submission.id))
-
-
-def _last_recheck(session: Session, submission_id: int) -> dict[str, list[dict[str, Any]]]:
-    event = session.exec(
-        select(AuditEvent)
-        .where(AuditEvent.submission_id == submission_id, AuditEvent.action == "recheck")
-        .order_by(col(AuditEvent.id).desc())
-    ).first()
-    return dict(event.detail.get("documents") or {}) if event else {}
+    return Case(submission, documents, list(verdict.findings) if verdict is not None else [])
 
 
 def _recipients(message: Message, blobs: BlobStore | None) -> list[str]:
-    """Where the mail was sent: the SMTP envelope, else the To and Cc headers of the stored mail."""
-    if message.envelope_to:
-        return list(message.envelope_to)
-    if blobs is None:
-        return []
-    try:
-        raw = blobs.get(message.sha256)
-    except (KeyError, OSError):
-        return []
-    end = raw.find(b"\r\n\r\n")
-    end = raw.find(b"\n\n") if end < 0 else end
-    headers = BytesHeaderParser().parsebytes(raw[: end if end > 0 else len(raw)])
-    return [address for _, address in getaddresses([*headers.get_all("To", []), *headers.get_all("Cc", [])])]
+    """Where the mail was sent: the SMTP envelope, else the To and Cc of its stored envelope."""
+    return list(message.envelope_to) or stored_envelope(message, blobs).recipients()
 
 
 def judge_case(
@@ -230,6 +201,7 @@ def recheck(
     checked = judge_case(session, case, blobs, track=track)
     if checked is None:
         return case
+    latest = latest_message(session, submission.id) if submission.id is not None else None
     for document, judged in zip(case.documents, checked.documents, strict=True):
         document.findings = [finding.as_json() for finding in judged.findings]
     case.findings = [finding.as_json() for finding in checked.findings]
@@ -244,8 +216,10 @@ def recheck(
         reason=reason,
         detail={
             "status": checked.status,  # the verdict, as the audit trail has always read it
-            "findings": case.findings,
-            "documents": {str(document.row.id): document.findings for document in case.documents},
         },
+        findings=case.findings,
+        documents={str(document.row.id): document.findings for document in case.documents},
+        message_id=latest.id if latest is not None else None,
+        version=submission.version,
     )
     return case

@@ -14,7 +14,7 @@ takes one of three paths:
   forms arrive, a clerk sets the track) or :func:`restore` puts it back;
 - **answer it** (:func:`answer`): a free-text reply in the voice of the center whose mailbox received it,
   threaded under the mail and sent through the same reply path as a decision's mail
-  (:meth:`zhengji.mailbox.pipeline.Pipeline.add_reply`), audited as ``staff_answer``.
+  (:func:`zhengji.mailbox.replies.queue_reply`), audited as ``staff_answer``.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from datetime import datetime
 from sqlmodel import Session
 
 from zhengji.mailbox.compose import ComposedReply, reply_subject
-from zhengji.mailbox.mime import IncomingMail
-from zhengji.mailbox.pipeline import Pipeline, read_mail, reply_address
+from zhengji.mailbox.envelope import stored_envelope
+from zhengji.mailbox.replies import ReplyDesk
 from zhengji.notices.registry import Track, load_registry
 from zhengji.parsers.tracks import governing_notice
 from zhengji.review.decisions import (
@@ -40,7 +40,7 @@ from zhengji.review.decisions import (
 from zhengji.review.index import NOT_SUBMISSION
 from zhengji.review.labels import track_names
 from zhengji.review.recheck import Case, latest_message, recheck
-from zhengji.storage.blobs import BlobNotFound, BlobStore
+from zhengji.storage.blobs import BlobStore
 from zhengji.storage.models import AuditEvent, Message, ReplyState, Submission
 
 RESTORED = "not_submission_cleared"
@@ -112,7 +112,7 @@ def compose_answer(submission: Submission, message: Message, text: str, *, today
     return ComposedReply(f"{reply_subject(submission.subject, submission.reference)}（答复）", body)
 
 
-def answer(session: Session, pipeline: Pipeline, submission: Submission, text: str, *, actor: str) -> ReplyState:
+def answer(session: Session, pipeline: ReplyDesk, submission: Submission, text: str, *, actor: str) -> ReplyState:
     """Mail the clerk's answer, threaded under the case's latest mail, in the caller's transaction (audited
     ``staff_answer`` with the text); the reply step sends it at once."""
     text = text.strip()
@@ -126,15 +126,12 @@ def answer(session: Session, pipeline: Pipeline, submission: Submission, text: s
         raise TriageError(str(problem)) from None
     if _busy(message):
         raise TriageError("该邮件正在处理中，请稍候片刻再答复。")
-    try:
-        incoming = read_mail(pipeline.blobs.get(message.sha256))
-    except (BlobNotFound, OSError):
-        incoming = IncomingMail()
-    to_address = reply_address(incoming.from_address, message.envelope_from)
+    envelope = stored_envelope(message, pipeline.blobs)
+    to_address = envelope.reply_to
     at = pipeline.now()
     composed = compose_answer(submission, message, text, today=at)
     try:
-        reply = _queue(session, pipeline, submission, message, composed, to_address, incoming, actor=actor, at=at)
+        reply = _queue(session, pipeline, submission, message, composed, to_address, envelope, actor=actor, at=at)
     except DecisionError as problem:
         raise TriageError(str(problem)) from None
     session.add(

@@ -4,14 +4,23 @@ A claim names its worker as ``host:pid@start/index``: the host and process that 
 (which tells it from a later process that got the same pid, as a container's service is often pid 1 on every
 start) and which worker thread of that process. So a service that starts can tell, without waiting for a lease
 to run out, which claims of its own host belong to processes that no longer run: those of a crash or a SIGKILL.
+
+"Its own host" is where a pid names a process: this boot of this kernel and this pid namespace, not the host
+name alone. Machines cloned from one image, or containers sharing the host's name (``network_mode: host``), have
+the same name; a service starting there must not take another machine's pids, which it cannot see, for dead
+workers and free claims that are live (two workers would then send the same reply). So the host part of a name is
+the host name and a short digest of the boot id and the pid namespace.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import os
 import re
 import socket
+from pathlib import Path
 
 import psutil
 from sqlalchemy import update
@@ -25,8 +34,28 @@ log = logging.getLogger(__name__)
 _CLAIMANT = re.compile(r"(?P<host>.+):(?P<pid>\d+)@(?P<start>\d+|None)(?:/.*)?")
 
 
+@functools.cache
+def _pid_scope() -> str:
+    """A digest of where this process's pid means something (the kernel's boot id, the pid namespace); empty
+    where neither can be read, so that the name is then the host name alone, as before."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        boot = ""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    if not (boot or namespace):
+        return ""
+    return hashlib.sha256(f"{boot} {namespace}".encode()).hexdigest()[:8]
+
+
 def host_name() -> str:
-    return socket.gethostname()[:64]
+    """The host part of a claim: the host name, and ``~`` with the digest of :func:`_pid_scope` where it exists."""
+    scope = _pid_scope()
+    name = socket.gethostname()[:64]
+    return f"{name}~{scope}" if scope else name
 
 
 def process_token(pid: int) -> str | None:

@@ -10,7 +10,11 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
+from zhengji.storage.locks import lock_key
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+MIGRATION_LOCK = "schema migration"
+"""The advisory lock (PostgreSQL) that lets one instance at a time migrate a database several instances share."""
 
 
 def alembic_config(url: str) -> Config:
@@ -35,6 +39,11 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             _outside_transaction(connection, "PRAGMA foreign_keys=OFF")
         try:
             with connection.begin():
+                if engine.dialect.name == "postgresql":
+                    # Instances that start together (two machines booting, systemd restarting both) would each
+                    # create the same tables and all but one fail; the first migrates, the others wait here and
+                    # then find the schema at head. Freed with the transaction, or when its session dies.
+                    connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (lock_key(MIGRATION_LOCK),))
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)
                 if sqlite:

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
-from zhengji.storage.status import Decision, MessageState, SubmissionStatus, Verdict
+from zhengji.storage.status import ChatPushState, Decision, MessageState, ReplyState, SubmissionStatus, Verdict
 from zhengji.storage.types import BoundedString, CleanText, JSONType, UTCDateTime, enum_column
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "StaffSession",
     "StaffUser",
     "Submission",
+    "VerdictRecord",
 ]
 
 
@@ -42,14 +43,6 @@ class MessageSource(StrEnum):
     smtp = "smtp"  # the built-in inbound SMTP server
     imap = "imap"  # a watched inbox such as yanfa312@126.com
     file = "file"  # back-filled from an .eml with `zhengji ingest`
-
-
-class ReplyState(StrEnum):
-    pending = "pending"
-    sent = "sent"
-    failed = "failed"  # the outgoing server could not be reached for about a day; retried with its mail
-    refused = "refused"  # the outgoing server refused it for good (5xx: no such recipient, content refused)
-    suppressed = "suppressed"  # not sent on purpose (automatic sender, rate cap); the reason is kept
 
 
 def string(length: int | None, **kwargs: Any) -> Any:
@@ -99,6 +92,10 @@ class Message(SQLModel, table=True):
     submission_id: int | None = Field(default=None, foreign_key="submissions.id", index=True)
     # Which version of its submission this mail made (1 for the first mail of a case).
     version: int | None = None
+    # What the parse step decoded of the raw mail (sender, recipients, subject, thread, dates, the attachment
+    # list with digests: :class:`zhengji.mailbox.envelope.Envelope`), so that no later step decodes it again.
+    # Empty for a mail not yet parsed (and for mail stored before migration 0011 until it is read once).
+    envelope: dict[str, Any] | None = Field(default=None, sa_column=sa.Column(JSONType, nullable=True))
 
 
 class Submission(SQLModel, table=True):
@@ -179,6 +176,36 @@ class Reply(SQLModel, table=True):
     next_attempt_at: datetime | None = _time(nullable=True)
     created_at: datetime = _time(nullable=False)
     sent_at: datetime | None = _time(nullable=True)
+
+
+class VerdictRecord(SQLModel, table=True):
+    """One verdict of the checks on a case, with its findings: the pipeline's, a reprocess's or a re-check's.
+
+    Written by :func:`zhengji.storage.status.record_verdict` beside its audit event and read by
+    :func:`zhengji.storage.status.last_verdict`, so that the queue, the case page, the next reply's "已更正" list
+    and the bot read the findings of the last verdict from one row instead of from audit JSON.
+    """
+
+    __tablename__ = "verdicts"
+    __table_args__ = (sa.Index("ix_verdicts_submission_id_id", "submission_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    submission_id: int = Field(foreign_key="submissions.id")
+    message_id: int | None = Field(default=None, foreign_key="messages.id")
+    event_id: int | None = Field(default=None, foreign_key="audit_events.id")
+    version: int | None = None
+    verdict: Verdict = Field(sa_column=enum_column(Verdict, nullable=False))
+    # Which check gave it: ``verdict`` (a mail), ``reprocess``, ``recheck`` (a correction, a clerk's track).
+    action: str = string(48)
+    actor: str = string(120)
+    # The parser version that read the documents judged (``parsers.version``); empty for a verdict copied from an
+    # audit event older than this table.
+    parser_version: str | None = string(32, default=None)
+    # The case's own findings (submission level), as ``Finding.as_json()`` gives them.
+    findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=sa.Column(JSONType, nullable=False))
+    # A re-check's findings of each corrected document, by document id (a mail's are on its documents' rows).
+    documents: dict[str, Any] = Field(default_factory=dict, sa_column=sa.Column(JSONType, nullable=False))
+    created_at: datetime = _time(nullable=False)
 
 
 class StaffUser(SQLModel, table=True):
@@ -473,13 +500,6 @@ class ChatCursor(SQLModel, table=True):
     name: str = string(40, primary_key=True)
     last_event_id: int = 0
     updated_at: datetime = _time(nullable=False)
-
-
-class ChatPushState(StrEnum):
-    pending = "pending"
-    sent = "sent"
-    failed = "failed"  # the channel refused it for good, or it kept failing
-    expired = "expired"  # a chat that never came back for it
 
 
 class ChatPush(SQLModel, table=True):

@@ -11,7 +11,11 @@ person decided.
 
 Likewise ``move_mail`` is the only writer of ``Message.state``: the pipeline, the retry of failed mail and the
 reprocessing of a case all move a mail through it, so that every move is allowed by ``MAIL_ALLOWED``, made only if
-the mail is still where the mover saw it (compare-and-set), and audited.
+the mail is still where the mover saw it (compare-and-set), and audited. A reply's state (``REPLY_ALLOWED``) and a
+chat push's (``PUSH_ALLOWED``) change only through :func:`move_replies` and :func:`move_pushes` in the same way.
+
+Every verdict is also a row of its own (:class:`zhengji.storage.models.VerdictRecord`, written by
+:func:`record_verdict`), and :func:`last_verdict` is the one reader of the findings it recorded.
 """
 
 from __future__ import annotations
@@ -20,13 +24,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
-from sqlmodel import Session, col
+from sqlalchemy import ColumnElement, update
+from sqlmodel import Session, col, select
 
 from zhengji.clock import now as clock_now
 
 if TYPE_CHECKING:
-    from zhengji.storage.models import AuditEvent
+    from zhengji.storage.models import AuditEvent, VerdictRecord
 
 
 class Verdict(StrEnum):
@@ -144,16 +148,27 @@ def record_verdict(
     reason: str | None = None,
     detail: dict[str, Any] | None = None,
     at: datetime | None = None,
+    findings: list[dict[str, Any]] | None = None,
+    documents: dict[str, list[dict[str, Any]]] | None = None,
+    message_id: int | None = None,
+    version: int | None = None,
+    parser_version: str | None = None,
 ) -> AuditEvent:
-    """Record the machine's verdict on the case and its audit event; a decision that stands is left as it is.
+    """Record the machine's verdict on the case, its row in ``verdicts`` and its audit event; a decision that
+    stands is left as it is.
 
     Every check writes one (a new version, a re-check after a correction with ``action="recheck"``, a reprocess with
-    ``action="reprocess"``), even when the verdict is the same, because the event keeps the findings the queue and
-    the bot read. The detail names the verdict before and after (``from``, ``to``) and the shown status before and
-    after (``shown_from``, ``shown``), so that the notifier tells a chat only a change it can see. The caller
+    ``action="reprocess"``), even when the verdict is the same, because its row keeps the findings the queue, the
+    case page and the bot read (:func:`last_verdict`). The audit detail names the verdict before and after
+    (``from``, ``to``) and the shown status before and after (``shown_from``, ``shown``), so that the notifier
+    tells a chat only a change it can see; it repeats the findings for the trail. Findings given in ``detail``
+    (as callers wrote them before the table existed) are the row's when ``findings`` is not given. The caller
     commits; the event is returned for a caller that adds to its detail what it learns afterwards.
     """
-    from zhengji.storage.models import AuditEvent
+    from zhengji.storage.models import AuditEvent, VerdictRecord
+
+    if findings is None and detail is not None and isinstance(detail.get("findings"), list):
+        findings = list(detail["findings"])
 
     new = Verdict(verdict)
     if new is Verdict.received:
@@ -176,11 +191,62 @@ def record_verdict(
             "shown_from": shown_before,
             "shown": shown,
             "reason": reason,
+            **({"message_id": message_id, "version": version} if message_id is not None else {}),
+            **({"findings": list(findings)} if findings is not None else {}),
+            **({"documents": dict(documents)} if documents is not None else {}),
             **(detail or {}),
         },
     )
     session.add(event)
+    session.flush()  # the row names its event, so that a reader can go from the verdict to the trail
+    assert submission.id is not None
+    session.add(
+        VerdictRecord(
+            submission_id=submission.id,
+            message_id=message_id,
+            event_id=event.id,
+            version=version,
+            verdict=new,
+            action=action,
+            actor=actor,
+            parser_version=parser_version,
+            findings=list(findings or []),
+            documents=dict(documents or {}),
+            created_at=moment,
+        )
+    )
     return event
+
+
+def last_verdict(session: Session, submission_id: int | None) -> VerdictRecord | None:
+    """The case's latest verdict with its findings (None for a case never checked): the one reader of them."""
+    from zhengji.storage.models import VerdictRecord
+
+    if submission_id is None:
+        return None
+    return session.exec(
+        select(VerdictRecord)
+        .where(VerdictRecord.submission_id == submission_id)
+        .order_by(col(VerdictRecord.id).desc())
+        .limit(1)
+    ).first()
+
+
+def last_verdicts(session: Session, submission_ids: list[int]) -> dict[int, VerdictRecord]:
+    """:func:`last_verdict` of many cases in one query (the queue index rebuilds hundreds at a time)."""
+    from sqlalchemy import func
+
+    from zhengji.storage.models import VerdictRecord
+
+    if not submission_ids:
+        return {}
+    newest = (
+        select(func.max(VerdictRecord.id))
+        .where(col(VerdictRecord.submission_id).in_(submission_ids))
+        .group_by(col(VerdictRecord.submission_id))
+    )
+    rows = session.exec(select(VerdictRecord).where(col(VerdictRecord.id).in_(newest))).all()
+    return {row.submission_id: row for row in rows}
 
 
 def record_decision(
@@ -336,3 +402,74 @@ def move_mail(
         )
     )
     return True
+
+
+class ReplyState(StrEnum):
+    """Where a reply to a mail stands: queued, handed over, or why it will not be."""
+
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"  # the outgoing server could not be reached for about a day; retried with its mail
+    refused = "refused"  # the outgoing server refused it for good (5xx: no such recipient, content refused)
+    suppressed = "suppressed"  # not sent on purpose (automatic sender, rate cap); the reason is kept
+
+
+REPLY_ALLOWED: dict[ReplyState, frozenset[ReplyState]] = {
+    # handed over; refused for good (5xx); given up after about a day of failures
+    ReplyState.pending: frozenset({ReplyState.sent, ReplyState.refused, ReplyState.failed}),
+    # `zhengji reprocess --failed` sends it again once the outgoing account works
+    ReplyState.failed: frozenset({ReplyState.pending}),
+    # Sent, refused and suppressed are final: a refused reply retried is how an account gets blocked, and a
+    # suppressed one was held back on purpose (a reviewer's new mail is a new reply).
+    ReplyState.sent: frozenset(),
+    ReplyState.refused: frozenset(),
+    ReplyState.suppressed: frozenset(),
+}
+
+
+class ChatPushState(StrEnum):
+    """Where a status notice for a linked chat stands."""
+
+    pending = "pending"
+    sent = "sent"
+    failed = "failed"  # the channel refused it for good, or it kept failing
+    expired = "expired"  # a chat that never came back for it
+
+
+PUSH_ALLOWED: dict[ChatPushState, frozenset[ChatPushState]] = {
+    ChatPushState.pending: frozenset({ChatPushState.sent, ChatPushState.failed, ChatPushState.expired}),
+    ChatPushState.sent: frozenset(),
+    ChatPushState.failed: frozenset(),
+    ChatPushState.expired: frozenset(),
+}
+
+
+def move_replies(
+    session: Session, before: ReplyState, after: ReplyState, *where: ColumnElement[bool], **values: Any
+) -> int:
+    """Move the replies that match ``where`` and are still ``before`` to ``after``; how many moved.
+
+    The one writer of ``Reply.state`` after a reply is queued: a move ``REPLY_ALLOWED`` does not list raises
+    :class:`TransitionError` before anything is written, and the ``WHERE state = before`` makes it a
+    compare-and-set, so that two senders (or a sender and a clerk's retry) cannot both record an outcome. The
+    caller commits, with whatever else the change belongs to.
+    """
+    from zhengji.storage.models import Reply
+
+    if after not in REPLY_ALLOWED[before]:
+        raise TransitionError(f"reply: {before.value} → {after.value} is not allowed")
+    result = session.exec(update(Reply).where(col(Reply.state) == before, *where).values(state=after, **values))
+    return int(result.rowcount)
+
+
+def move_pushes(
+    session: Session, before: ChatPushState, after: ChatPushState, *where: ColumnElement[bool], **values: Any
+) -> int:
+    """Move the chat pushes that match ``where`` and are still ``before`` to ``after``, as :func:`move_replies`
+    moves replies (``PUSH_ALLOWED``); how many moved."""
+    from zhengji.storage.models import ChatPush
+
+    if after not in PUSH_ALLOWED[before]:
+        raise TransitionError(f"chat push: {before.value} → {after.value} is not allowed")
+    result = session.exec(update(ChatPush).where(col(ChatPush.state) == before, *where).values(state=after, **values))
+    return int(result.rowcount)

@@ -1,4 +1,4 @@
-"""What the staff routes share: the settings, the database engine, the blob store, the pipeline, the templates."""
+"""What the staff routes share: the settings, the database engine, the blob store, the reply queue, the templates."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from zhengji.clock import SHANGHAI, Clock, now
-from zhengji.mailbox.pipeline import Pipeline
+from zhengji.mailbox.replies import Replies
 from zhengji.review.fields import show
 from zhengji.review.labels import action_label, code_label, status_label, track_label
 from zhengji.settings import Settings
@@ -45,9 +45,9 @@ def blobs_of(request: Request) -> BlobStore:
     return blob_store(settings_of(request))
 
 
-def pipeline_of(request: Request) -> Pipeline:
-    """The pipeline whose reply path a decision's mail takes (its reply step, in ``serve``, sends it)."""
-    return Pipeline(engine_of(request), settings_of(request), worker="web")
+def pipeline_of(request: Request) -> Replies:
+    """The reply queue a decision's mail is queued in (the pipeline's reply step, in ``serve``, sends it)."""
+    return Replies(settings_of(request))
 
 
 def business_now(request: Request) -> datetime:

@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from zhengji.mailbox.pipeline import read_mail
+from zhengji.mailbox.envelope import stored_envelope
 from zhengji.parsers.titles import form_title
 from zhengji.review.fields import show
 from zhengji.review.labels import status_label
 from zhengji.review.versions import path_label
-from zhengji.storage.blobs import BlobNotFound, BlobStore
+from zhengji.storage.blobs import BlobStore
 from zhengji.storage.models import AuditEvent, Document, Message, Reply
 from zhengji.textsafe import clean_line
 
@@ -59,11 +59,10 @@ def thread(session: Session, submission_id: int, blobs: BlobStore) -> list[Threa
     for message in session.exec(
         select(Message).where(Message.submission_id == submission_id).order_by(col(Message.id))
     ).all():
-        try:
-            mail = read_mail(blobs.get(message.sha256))
-        except (BlobNotFound, OSError):
+        if not message.envelope and not blobs.exists(message.sha256):
             items.append(ThreadItem(message.received_at, True, message.envelope_from or "", "", "（原始邮件缺失）", ""))
             continue
+        mail = stored_envelope(message, blobs)
         sender = clean_line(f"{mail.from_name} <{mail.from_address}>" if mail.from_name else mail.from_address, 200)
         items.append(
             ThreadItem(
