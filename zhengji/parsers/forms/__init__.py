@@ -46,7 +46,8 @@ def read(form: FormId | str, layout: Layout) -> Reading:
     """The contract's fields of ``layout`` read as ``form``, with what could not be located; ``unknown`` has none.
 
     An extractor returns its fields, or (fields, unlocated) when it knows better than the generic search of
-    :mod:`zhengji.parsers.forms.locate` where its labels stand (the 建议书 does).
+    :mod:`zhengji.parsers.forms.locate` where its labels stand (the 建议书 does); even then, a blank line field
+    whose value place the form data's labels find filled is not located (``locate.confirm_blanks``).
     """
     form_id = FormId(form)
     target = _EXTRACTORS.get(form_id)
@@ -56,11 +57,11 @@ def read(form: FormId | str, layout: Layout) -> Reading:
     module, name = target
     function: Callable[[Layout], Any] = getattr(import_module(module), name)
     result = function(layout)
+    from zhengji.parsers.forms.locate import confirm_blanks, unlocated_paths
+
     if isinstance(result, tuple):
         fields, unlocated = result
-        return Reading(fields, list(unlocated))
-    from zhengji.parsers.forms.locate import unlocated_paths
-
+        return Reading(fields, confirm_blanks(spec, layout, fields, unlocated))
     return Reading(result, unlocated_paths(spec, layout, result))
 
 

@@ -358,6 +358,48 @@ class LineLabels:
                 return True
         return False
 
+    def value_places(self, found: Sequence[Unit], name: str) -> list[str]:
+        """The text standing where the value of ``name`` goes, once for each place :meth:`located` finds its label,
+        picture marks kept (a seal beside a stamp label is what stands there).
+
+        A label found says only that the place is in the document; a blank reading is the applicant's blank only
+        when that place is empty. The place is the rest of the label's line up to the next label; for a label
+        that ends its cell, the cell to its right, or the one below it where there is no right-hand cell or that
+        cell is another label; for a label that ends its line, a picture alone on the next line (a seal).
+        """
+        others = self._others(name)
+        places: list[str] = []
+        for position, unit in enumerate(found):
+            normed = norm(unit.text)
+            starts = [
+                match.end()
+                for label in self.groups[name]
+                if (match := _label_pattern(label, colon_required=False).search(normed)) is not None
+            ]
+            starts += [
+                value_start
+                for start, end, value_start in self._candidates(unit, normed)
+                if self.field_of(normed[start:end]) == name
+            ]
+            places += [self._place(found, position, normed, start, others) for start in dict.fromkeys(starts)]
+        return places
+
+    def _place(self, found: Sequence[Unit], position: int, normed: str, start: int, others: Sequence[str]) -> str:
+        """The text at the value place of a label ending at ``start`` of ``found[position]``."""
+        unit = found[position]
+        # ``norm`` reads a picture mark as a space; the place keeps it.
+        if normed[start:].strip() or PICTURE in unit.text[start:]:
+            return unit.text[start : _value_end(normed, start, others, cut_date=True)]
+        if unit.cell is None:
+            following = found[position + 1] if position + 1 < len(found) else None
+            if following is not None and following.cell is None and not following.text.replace(PICTURE, "").strip():
+                return following.text
+            return ""
+        for neighbour in (unit.right(), unit.below()):
+            if neighbour is not None and not self._is_label(neighbour.text):
+                return neighbour.text[: _value_end(norm(neighbour.text), 0, others, cut_date=True)]
+        return ""
+
     def label_rest(self, unit: Unit, name: str) -> str | None:
         """When ``unit`` starts with the label of ``name`` (as printed, marks and markers included, or reworded):
         the text after it; else None. For a label cell whose value fills the rest of its row ("推荐单位意见")."""

@@ -6,21 +6,29 @@ is asked only of the required fields that came back blank, so a complete documen
 come from the form data and are looked for the way the extractors look for them (:class:`classify.LineLabels`:
 as printed, then reworded); a table's columns are looked for in its recognised header, so that a column whose
 header zhengji did not recognise is ``rows.COLUMN`` (``tasks.weight``) here, not a blank cell in every row.
+
+A label found is not yet a blank confirmed: the extractor may have missed a value typed beside a label it did not
+know. So a blank is only blank when the place of the value is empty (:meth:`classify.LineLabels.value_places`:
+the rest of the label's line, the cell beside or below it, a seal picture on the next line), and a table is only
+empty when no row under its header holds text; otherwise the field is not located, for staff (precision before
+recall toward applicants: whatever the extractor misses is never demanded). :func:`confirm_blanks` asks the same
+of the extractors that locate their labels themselves.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from rapidfuzz import fuzz
 
-from zhengji.notices.forms import ColumnSpec, FieldSpec, FormSpec
+from zhengji.notices.forms import ColumnSpec, FieldSpec, FormSpec, form_spec
 from zhengji.parsers.checks.view import FieldView, is_blank
-from zhengji.parsers.forms.classify import LineLabels, Unit, read_rows, units
-from zhengji.parsers.forms.lexicon import Header, label_key, match_header
-from zhengji.parsers.model import Layout
+from zhengji.parsers.forms.classify import SAMPLE_MARKS, LineLabels, Rows, Unit, read_rows, units
+from zhengji.parsers.forms.lexicon import Header, label_key, match_header, without_stamp
+from zhengji.parsers.model import PICTURE, Layout, Table
 
 # A date line left as printed ("年 月 日") is where a date goes even though it has no label.
 _DATE_LINE = re.compile(r"年\s*\S{0,4}\s*月\s*\S{0,4}\s*日")
@@ -45,12 +53,15 @@ def unlocated_paths(spec: FormSpec, layout: Layout, fields: Mapping[str, Any]) -
     out: list[str] = []
     for field in wanted:
         if field.kind == "table":
-            if _header(layout, _columns(spec, field)) is None:
+            if not _empty_table(spec, field, layout, lines):
                 out.append(field.key)
             continue
-        if field.kind == "date" and any(_DATE_LINE.search(unit.text) for unit in found):
+        places = lines.value_places(found, field.key)
+        if any(_filled(place) for place in places):
+            out.append(field.key)
+        elif places:
             continue
-        if not lines.located(found, field.key):
+        elif field.kind != "date" or not _blank_date_line(found):
             out.append(field.key)
     for field in tables:
         out += _unlocated_columns(spec, field, layout, view.rows(field.key), province)
@@ -65,6 +76,97 @@ def _outside_rows(spec: FormSpec, layout: Layout) -> list[Unit]:
     aliases = {column.key: column.wordings for column in spec.rows if not column.derived}
     table = read_rows(layout, aliases, _HEADER_KEYS, spec.row_stops)
     return [unit for unit in units(layout) if not table.uses(unit)]
+
+
+def confirm_blanks(spec: FormSpec, layout: Layout, fields: Mapping[str, Any], unlocated: Sequence[str]) -> list[str]:
+    """``unlocated`` (an extractor's own list), with every blank line field whose value place, where the form
+    data's labels find it, is not empty: an extractor that locates its labels itself may still have missed a value
+    typed beside a label in words it did not know ("建议人签章：上海…" under a title read as the signature line).
+    Tables stay the extractor's: it knows where its own headers stand."""
+    view = FieldView(spec.id, fields)
+    wanted = [
+        field
+        for field in spec.fields
+        if field.kind not in _NOT_LINES and field.key not in unlocated and _wanted(field, fields)
+    ]
+    wanted = [field for field in wanted if view.blank(field.key)]
+    if not wanted:
+        return list(unlocated)
+    found = _outside_rows(spec, layout)
+    lines = _form_lines(spec.id)
+    filled = [field.key for field in wanted if any(_filled(place) for place in lines.value_places(found, field.key))]
+    return [*unlocated, *filled]
+
+
+# Fields with no line label of their own: tables (their header) and tick boxes (their options).
+_NOT_LINES = frozenset({"table", "ticks"})
+
+
+@cache
+def _form_lines(form: str) -> LineLabels:
+    """The line labels of every line field of ``form``, with the signature fields' stamp labels."""
+    spec = form_spec(form)
+    assert spec is not None
+    groups = {field.key: spec.wordings_of(field.key) for field in spec.fields if field.kind not in _NOT_LINES}
+    return LineLabels(groups, signature=[field.key for field in spec.fields if field.kind == "signature"])
+
+
+# What a blank form prints in a value place: blanks to write on, a request for a stamp, a date left as "年 月 日".
+_PRINTED_BLANKS = re.compile(r"[_＿\-－—…\s]+")
+
+
+def _filled(place: str) -> bool:
+    """Whether a value place holds anything an applicant put there: a seal picture, or text other than what a
+    blank form prints there."""
+    if PICTURE in place:
+        return True
+    text = _PRINTED_BLANKS.sub("", without_stamp(place))
+    return bool(_DATE_TEMPLATE.sub("", text))
+
+
+# A date line left as printed: no digit between 年, 月 and 日.
+_DATE_TEMPLATE = re.compile(r"年[^0-9〇零一二三四五六七八九十]{0,4}月[^0-9〇零一二三四五六七八九十]{0,4}日")
+
+
+def _blank_date_line(found: Sequence[Unit]) -> bool:
+    """A date line left as printed ("年 月 日") and none filled: where a date goes even though it has no label. A
+    date typed on such a line that the extractor did not read is no blank."""
+    lines = [match.group(0) for unit in found for match in _DATE_LINE.finditer(unit.text)]
+    return bool(lines) and not any(re.search(r"[0-9〇零一二三四五六七八九十]", line) for line in lines)
+
+
+def _empty_table(spec: FormSpec, field: FieldSpec, layout: Layout, lines: LineLabels) -> bool:
+    """Whether the table of ``field`` has its header in the document and nothing typed in the rows under it.
+
+    The rows are those the extractors would read (:func:`classify.read_rows`: on into the next tables of the
+    same width, up to a stop row); a row that starts with a line label of the form ("联系人", "推荐单位（盖章）")
+    ends the table too, since those labels are printed in a blank form. The row number column and the template's
+    sample row hold printed text, not the applicant's.
+    """
+    columns = _columns(spec, field)
+    aliases = {column.key: column.wordings for column in columns if not column.derived}
+    rows = read_rows(layout, aliases, _HEADER_KEYS, spec.row_stops)
+    if not rows.found:
+        return False
+    seq = rows.header.get("seq")
+    for table, row in _rows_under(layout, rows):
+        cells = table.row(row)
+        typed = [cell for cell in cells if cell.text.strip() and not (cell.col == seq and cell.colspan == 1)]
+        if not typed or label_key(typed[0].text) in SAMPLE_MARKS:
+            continue
+        if match_header(cells, aliases).is_header(_HEADER_KEYS):
+            continue  # the header, or the header repeated on the next page
+        first = Unit(typed[0].text, table, typed[0])
+        if any(lines.label_rest(first, name) is not None for name in lines.groups):
+            return True
+        if any(_filled(cell.text) for cell in typed):
+            return False
+    return True
+
+
+def _rows_under(layout: Layout, rows: Rows) -> list[tuple[Table, int]]:
+    """The (table, row) positions :func:`read_rows` went through, in document order."""
+    return [(table, row) for table in layout.tables for row in range(table.n_rows) if (id(table), row) in rows.used]
 
 
 def _wanted(field: FieldSpec, fields: Mapping[str, Any]) -> bool:
