@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from zhengji.clock import shanghai_date
 from zhengji.notices.registry import Notice, Track, load_registry
@@ -68,7 +69,13 @@ def unknown_numbers(text: str, day: date) -> list[str]:
 
 
 def _named(notice: Notice, text: str) -> bool:
-    return notice.number in text or bool(re.search(rf"(?<!\d){re.escape(_short(notice))}", text))
+    return notice.number in text or bool(_short_pattern(_short(notice)).search(text))
+
+
+@lru_cache(maxsize=64)
+def _short_pattern(short: str) -> re.Pattern[str]:
+    """ "76号" not preceded by a digit (not "176号"); compiled once, as every answer is checked against every notice."""
+    return re.compile(rf"(?<!\d){re.escape(short)}")
 
 
 def _short(notice: Notice) -> str:

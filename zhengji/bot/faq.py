@@ -14,7 +14,8 @@ from importlib import resources
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from zhengji.bot.asof import known, pin_for
+from zhengji.bot.asof import current, known, pin_for
+from zhengji.bot.memo import Memo
 from zhengji.notices.registry import Notice, Track, load_registry
 
 
@@ -94,6 +95,7 @@ class Faq:
     def __post_init__(self) -> None:
         combined = tuple(re.compile("|".join(f"(?:{pattern})" for pattern in topic.patterns)) for topic in self.topics)
         object.__setattr__(self, "combined", combined)
+        object.__setattr__(self, "_by_id", {topic.id: topic for topic in self.topics})
 
     def match(self, text: str) -> list[FaqMatch]:
         """The topics ``text`` (normalized) asks about: the most hits first, then the one asked last in the
@@ -108,10 +110,14 @@ class Faq:
         return [match for match, _ in sorted(found, key=lambda item: (-item[0].hits, -item[1]))]
 
     def topic(self, topic_id: str) -> Topic:
-        for topic in self.topics:
-            if topic.id == topic_id:
-                return topic
-        raise KeyError(topic_id)
+        """The topic of that id (answers look their clauses up by id, several times a message)."""
+        by_id: dict[str, Topic] = self._by_id  # type: ignore[attr-defined]
+        return by_id[topic_id]
+
+
+_SOURCES: Memo[tuple[Source, ...]] = Memo()
+"""What :func:`sources_for` chose, by topic, tracks and the answer's day and pins: an answer asks it for each
+clause it quotes, and each time it judged every source of the topic against the registry (issue 18)."""
 
 
 def sources_for(topic: Topic, tracks: list[Track]) -> list[Source]:
@@ -120,6 +126,12 @@ def sources_for(topic: Topic, tracks: list[Track]) -> list[Source]:
     Only notices issued on the answer's day count (:mod:`zhengji.bot.asof`): before 76号's date its quotes are
     no answer, and a topic only later notices answer has no source yet. A track pinned to the notice of the period
     asked about ("2024年的征集") is answered by that notice's sources alone."""
+    state = current()
+    when = (state.day, tuple(sorted(state.pins.items()))) if state is not None else None
+    return list(_SOURCES.get((topic.id, tuple(tracks), when), lambda: tuple(_sources_for(topic, tracks))))
+
+
+def _sources_for(topic: Topic, tracks: list[Track]) -> list[Source]:
     issued = [source for source in topic.sources if _in_force(source)]
     # A later notice's words for the same tracks replace the earlier one's (76号's scope, not 319号's).
     issued = [source for source in issued if not any(_supersedes(other, source) for other in issued)]

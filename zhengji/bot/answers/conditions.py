@@ -34,8 +34,9 @@ class Condition:
 def conditions_in(text: str, tracks: list[Track]) -> list[Condition]:
     """The conditions ``text`` (normalized) names, each with the rulings that apply to the case asked."""
     found: list[Condition] = []
-    for topic, patterns in load_faq().compiled:
-        if not topic.condition or not any(pattern.search(text) for pattern in patterns):
+    faq = load_faq()
+    for (topic, _), any_pattern in zip(faq.compiled, faq.combined, strict=True):
+        if not topic.condition or not any_pattern.search(text):
             continue
         said = [source for source in sources_for(topic, tracks) if not tracks or set(source.tracks) & set(tracks)]
         rulings = [
