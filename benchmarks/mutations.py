@@ -1,14 +1,15 @@
 """`make bench`: how well zhengji reads the forms as applicants retype, reword and mark them (issue 9).
 
 Run from the repository root: ``.venv/bin/python -m benchmarks.mutations [--pdf] [--doc] [--limit N]
-[--wordings holdout|third|fourth] [--no-twins]``.
+[--wordings holdout|third|fourth|fifth] [--no-twins]``.
 The corpus (``tests/fixtures/mutations``) is every form of the contract, correctly and
 completely filled, in each mutation class, with wordings from ``wordings.toml`` and never from zhengji's own label
 tables. ``--wordings holdout`` takes them from ``wordings_holdout.toml``, a list written after the developers had
 studied the failures of the first: its ``reworded`` row is the held-out figure (the other classes are the same
 typing habits in both lists); ``--wordings third`` from ``wordings_third.toml``, written after the reader was
 rebuilt for issue 17 and never shown to it; ``--wordings fourth`` from ``wordings_fourth.toml``, written blind to
-the reader (nothing of its label tables read, no misread field looked at) once the third had been seen. Each
+the reader (nothing of its label tables read, no misread field looked at) once the third had been seen;
+``--wordings fifth`` from ``wordings_fifth.toml``, written the same way once the fourth had been seen. Each
 document goes through the public entry ``parse_document`` as Word, and with ``--pdf`` / ``--doc`` as its
 LibreOffice PDF export and .doc copy (converted in one LibreOffice call per format, cached by content hash).
 For each class and format the table gives the fields read right, and the documents that got at least one
@@ -205,7 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         choices=list(WORDING_LISTS),
         default="default",
         help="the list of wording variants: default (wordings.toml), holdout (wordings_holdout.toml), third "
-        "(wordings_third.toml, issue 17) or fourth (wordings_fourth.toml, the one the reader has not seen)",
+        "(wordings_third.toml, issue 17), fourth (wordings_fourth.toml) or fifth (wordings_fifth.toml, the one the "
+        "reader has not seen)",
     )
     parser.add_argument(
         "--no-twins", action="store_true", help="leave out the Word and PDF twins (judged as submissions)"

@@ -197,41 +197,57 @@ def _reused_up_to_case(name: str) -> list[str]:
             for variant in entry["variants"] if fold(variant).casefold() in earlier]  # fmt: skip
 
 
-def test_the_fourth_list_is_unseen_and_covers_every_wording() -> None:
-    """The fourth list (``--wordings fourth``, written blind to the reader) shares no variant with the three before
-    it, not even up to width, spaces or case, has every key, and new section numerals."""
-    assert unseen_faults("fourth") == []
-    assert _reused_up_to_case("fourth") == []
+# The lists written blind to the reader (issue 17): each must be new against every list before it.
+BLIND_LISTS = ["fourth", "fifth"]
 
 
-def test_a_fourth_list_that_reuses_a_variant_up_to_case_is_refused(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("name", BLIND_LISTS)
+def test_a_blind_list_is_unseen_and_covers_every_wording(name: str) -> None:
+    """A list written blind to the reader (``--wordings fourth``, ``--wordings fifth``) shares no variant with the
+    lists before it, not even up to width, spaces or case, has every key, and new section numerals."""
+    assert unseen_faults(name) == []
+    assert _reused_up_to_case(name) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "variant", "retyped", "earlier"),
+    [("fourth", "Phone", "TEL", "holdout"), ("fifth", "Telephone", "PHONE", "fourth")],
+)
+def test_a_blind_list_that_reuses_a_variant_up_to_case_is_refused(
+    name: str, variant: str, retyped: str, earlier: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The check above can fail: "TEL" is the holdout list's "Tel", which ``fold`` alone does not see."""
-    fourth = wordings("fourth")
-    lines = [f"[numerals]\nstyles = {json.dumps(fourth['numerals']['styles'], ensure_ascii=False)}\n"]
+    """The check above can fail: "TEL" is the holdout list's "Tel" and "PHONE" the fourth list's "Phone", which
+    ``fold`` alone does not see."""
+    checked = wordings(name)
+    lines = [f"[numerals]\nstyles = {json.dumps(checked['numerals']['styles'], ensure_ascii=False)}\n"]
     for table in ("label", "heading", "title"):
-        for printed, entry in fourth[table].items():
-            variants = ["TEL" if variant == "Phone" else variant for variant in entry["variants"]]
+        for printed, entry in checked[table].items():
+            variants = [retyped if each == variant else each for each in entry["variants"]]
             lines.append(f'[{table}."{printed}"]\nvariants = {json.dumps(variants, ensure_ascii=False)}\n')
     probe = tmp_path / "probe.toml"
     probe.write_text("\n".join(lines), encoding="utf-8")
-    monkeypatch.setitem(WORDING_LISTS, "fourth", probe)
-    assert unseen_faults("fourth") == []
-    assert _reused_up_to_case("fourth") == ['[label."联系电话"] has "TEL" of holdout']
+    monkeypatch.setitem(WORDING_LISTS, name, probe)
+    assert unseen_faults(name) == []
+    assert _reused_up_to_case(name) == [f'[label."联系电话"] has "{retyped}" of {earlier}']
 
 
-def test_the_fourth_list_rewords_every_form(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every reworded document builds from the fourth list and differs from the same document of each earlier list."""
-    built: dict[str, dict[str, bytes]] = {}
-    for name in WORDING_LISTS:
-        monkeypatch.setenv(WORDINGS_ENV, name)
-        built[name] = {case.id: _body(case.docx) for case in cases() if case.cls == "reworded"}
-    fourth = built.pop("fourth")
-    assert {BY_ID[case_id].form for case_id in fourth} == {case.form for case in CASES}
-    for name, earlier in built.items():
-        assert earlier.keys() == fourth.keys()
-        assert [case_id for case_id in fourth if fourth[case_id] == earlier[case_id]] == [], name
+@cache
+def _reworded_bodies(name: str) -> dict[str, bytes]:
+    """The ``reworded`` documents built from list ``name``, once per run (the lists do not change during one)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(WORDINGS_ENV, name)
+        return {case.id: _body(case.docx) for case in cases() if case.cls == "reworded"}
+
+
+@pytest.mark.parametrize("name", BLIND_LISTS)
+def test_a_blind_list_rewords_every_form(name: str) -> None:
+    """Every reworded document builds from the list and differs from the same document of each other list."""
+    built = _reworded_bodies(name)
+    assert {BY_ID[case_id].form for case_id in built} == {case.form for case in CASES}
+    for other in WORDING_LISTS:
+        if other != name:
+            assert _reworded_bodies(other).keys() == built.keys()
+            assert [case_id for case_id in built if built[case_id] == _reworded_bodies(other)[case_id]] == [], other
 
 
 @pytest.fixture(scope="module")
