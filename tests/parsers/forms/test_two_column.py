@@ -91,12 +91,15 @@ def _parts(task_header: tuple[str, ...] = ("序号", "工作内容", "特有工�
     ]
 
 
-def build(parts: Sequence[Part]) -> bytes:
-    """The two-column 建议书: each run of rows one two-column table, each table section a table of its own."""
+LINES = ("新职业信息建议书", "建议人（盖章或签字）：上海天空秀科技有限公司", "填写时间：2025年6月21日")
+
+
+def build(parts: Sequence[Part], lines: Sequence[str] = LINES) -> bytes:
+    """The two-column 建议书: each run of rows one two-column table, each table section a table of its own;
+    ``lines`` (the title, the signature and date lines) as paragraphs before them."""
     document = Document()
-    document.add_paragraph("新职业信息建议书")
-    document.add_paragraph("建议人（盖章或签字）：上海天空秀科技有限公司")
-    document.add_paragraph("填写时间：2025年6月21日")
+    for line in lines:
+        document.add_paragraph(line)
     pairs = None
     for part in parts:
         if part[0] == "table":

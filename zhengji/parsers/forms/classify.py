@@ -56,6 +56,8 @@ __all__ = [
     "split_list",
     "title_key",
     "units",
+    "weighted_task_rows",
+    "weighted_task_table",
     "yes_no",
 ]
 
@@ -873,11 +875,71 @@ def form_scores(layout: Layout) -> dict[FormId, tuple[bool, int]]:
     return scores
 
 
+# A 主要考核内容's table by its shape (003 附件3: 工作任务 | 操作规范 | 相关知识 | 考核比重): at least two task rows,
+# one column of percentages that add up to the whole, two columns of prose beside it. No other form of the notices
+# has weights; a 汇总表's rows are short names, codes and counts.
+_WEIGHT = re.compile(r"\d{1,3}(?:\.\d+)?\s*%?")
+_MIN_TASK_ROWS = 2
+_MIN_PROSE = 12
+
+
+def _weight_of(text: str) -> float | None:
+    folded = norm(text).strip()
+    if not _WEIGHT.fullmatch(folded):
+        return None
+    return float(folded.rstrip("%").strip())
+
+
+def weighted_task_table(layout: Layout) -> bool:
+    """Whether a table of ``layout`` is shaped like the 主要考核内容's (:func:`weighted_task_rows`)."""
+    return weighted_task_rows(layout) is not None
+
+
+def weighted_task_rows(layout: Layout) -> tuple[Table, list[int], int, list[int]] | None:
+    """Whether a table of ``layout`` is shaped like the 主要考核内容's: rows of tasks whose weights sum to 100.
+
+    The table's words may be any (a clerk who retypes the form renames its columns and title freely); its shape
+    stays: a column whose cells under the header are each a percentage, together 100, and at least two columns
+    of sentences or numbered lists in the same rows. Returns the table, its task rows, the weight column and the
+    prose columns, or None.
+    """
+    for table in layout.tables:
+        for col in range(table.n_cols):
+            rows: list[int] = []
+            total = 0.0
+            for row in range(table.n_rows):
+                cell = table.at(row, col)
+                weight = _weight_of(cell.text) if cell is not None and cell.col == col else None
+                if weight is not None:
+                    rows.append(row)
+                    total += weight
+            if len(rows) < _MIN_TASK_ROWS or abs(total - 100.0) > 0.5:
+                continue
+            prose: list[int] = []
+            for other in range(table.n_cols):
+                if other == col:
+                    continue
+                texts = [cell.text for row in rows if (cell := table.at(row, other)) is not None and cell.col == other]
+                if len(texts) == len(rows) and all(len(key(text)) >= _MIN_PROSE for text in texts):
+                    prose.append(other)
+            if len(prose) >= 2:
+                return table, rows, col, prose
+    return None
+
+
 def classify(layout: Layout) -> FormId:
-    """The contract's form id of ``layout``: a title plus one label, or enough labels alone; else ``unknown``."""
+    """The contract's form id of ``layout``: a title plus one label, or enough labels alone; else ``unknown``.
+
+    A table shaped like the 主要考核内容's (:func:`weighted_task_table`) counts as that form's title: its words
+    may all be reworded, and no other form has weights that make a whole.
+    """
     best: tuple[int, FormId] = (0, FormId.unknown)
     enough = {profile.form: profile.enough for profile in _profiles()}
-    for form, (has_title, count) in form_scores(layout).items():
+    scores = form_scores(layout)
+    if weighted_task_table(layout):
+        _title, count = scores[FormId.special_ability_content]
+        scores[FormId.special_ability_content] = (True, max(count, 1))
+    for form, (has_title, count) in scores.items():
         if not ((has_title and count >= 1) or count >= enough[form]):
             continue
         score = (10 if has_title else 0) + count

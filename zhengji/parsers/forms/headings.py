@@ -41,6 +41,8 @@ _SHARED = 0.6
 _MIN_SHARED = 2
 # How much longer than its heading a reworded heading line may be.
 _LONGER = 8
+# More words of a heading glued to its wording ("及内涵"): Chinese characters only, and few.
+_GLUED_TAIL = re.compile(r"[\u4e00-\u9fff]{1,5}")
 
 
 def _number(text: str) -> int | None:
@@ -100,7 +102,7 @@ class Headings:
             if match:
                 tail = label_key(normed[match.end() : start + len(line)])
                 # "…推荐情况说明": a generic word after the heading is part of it; so is an English gloss.
-                if tail in GENERIC_TAILS:
+                if tail in GENERIC_TAILS or self._glued_tail(normed, match.end(), start + len(line)):
                     return text[start + len(line) :]
                 return GLOSS_PREFIX.sub("", text[match.end() :], count=1)
         longest = max(len(label_key(wording)) for wording in section.wordings)
@@ -125,6 +127,18 @@ class Headings:
         if best >= _MIN_SHARED and shared[name] == best and list(shared.values()).count(best) == 1:
             return text[head_end:]
         return None
+
+    @staticmethod
+    def _glued_tail(normed: str, end: int, line_end: int) -> bool:
+        """Whether the words typed on after a heading's wording, glued to it on its own line, are more of the
+        heading ("定义及内涵", "项目情况简介"): a few characters of words, no space, colon, digit or sentence mark
+        between, the line ending there. A text typed after a heading is set apart by a colon or a space, or runs
+        longer; a heading's own words taken as the section's first line would be an answer the applicant never
+        wrote."""
+        tail = normed[end:line_end]
+        if not tail or normed[end - 1] in ":：" or tail[0].isspace():
+            return False
+        return _GLUED_TAIL.fullmatch(tail.rstrip()) is not None
 
     def starts(self, text: str, names: Sequence[str]) -> bool:
         """Whether ``text`` is the heading of one of the sections ``names``."""

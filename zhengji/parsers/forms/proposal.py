@@ -29,7 +29,7 @@ from zhengji.parsers.forms.align import gap_pairs, gaps, needleman_wunsch
 from zhengji.parsers.forms.lexicon import weak_similarity
 from zhengji.parsers.forms.matching import LabelIndex, label_regex, thresholds
 from zhengji.parsers.forms.text import clean_value, ticked_options
-from zhengji.parsers.forms.wording import MARK, MARKS_BETWEEN, is_heading_numbered, normalise
+from zhengji.parsers.forms.wording import MARK, MARKS_BETWEEN, is_heading_numbered, is_label_fragment, normalise
 from zhengji.parsers.model import CHECKED, PICTURE, UNCHECKED, Cell, Layout, Table
 
 SEAL = "（印章）"  # The signer when the signature line holds a seal picture and no typed name.
@@ -115,7 +115,9 @@ _SIGNATURE = re.compile(
 # The date line: 填写时间, 填写日期, 填表时间, 填表日期, spaced out or with a marker.
 _DATE_LINE = re.compile(r"填\s*[写表]\s*(?:时\s*间|日\s*期)" + MARKS_BETWEEN + r"[:：]?")
 # What a line's own label shows of its kind: a seal or signature asked for; a time as its head noun.
-_STAMP_WORD = re.compile(r"盖章|签字|签名|签章|印章|公章")
+# By kind, the request must end the label, or end the bracket that ends it ("建议人签章", "单位（请加盖公章）"):
+# "建议书（盖章版）" is a title naming the copy, not a line to sign.
+_STAMP_END = re.compile(r"(?:盖章|签字|签名|签章|印章|公章)(?:处)?\)?$")
 _TIME_NOUN = re.compile(r"(?:时间|日期|年月日|date|日)$")
 _BRACKETED = re.compile(r"\([^()]*\)")
 _MAX_LINE_LABEL = 20
@@ -138,7 +140,7 @@ def _match(text: str, fuzzy: bool = True) -> tuple[str, str | None] | None:
     found = _INDEX.match(text, fuzzy=fuzzy)
     if found is None:
         return None
-    if found.remainder is None:
+    if found.remainder is None or is_label_fragment(found.remainder):
         return found.field, None
     return found.field, clean_value(_LIMIT_PREFIX.sub("", _MARKS_PREFIX.sub("", found.remainder)))
 
@@ -170,6 +172,8 @@ def _leading(text: str) -> tuple[str, str | None] | None:
         separated = match.group(0) != match.group(0).rstrip() or MARK.search(match.group(0)) or rest[:1] in ":："
         if not rest.strip() or (len(wording) < 3 and not separated):
             continue
+        if is_label_fragment(rest):
+            return _FIELD_INDEX.exact[wording], None  # the label's own second half ("备选名称/别称"): no value here
         return _FIELD_INDEX.exact[wording], clean_value(_LIMIT_PREFIX.sub("", _MARKS_PREFIX.sub("", rest)))
     return None
 
@@ -199,7 +203,7 @@ def _line_field(label: str, by_kind: bool = True) -> str | None:
     found = _LINE_INDEX.field_of(label)
     if found is not None or not by_kind:
         return found
-    if _STAMP_WORD.search(key):
+    if _STAMP_END.search(key):
         return "line:signer"
     bare = _BRACKETED.sub("", key) or key
     if _TIME_NOUN.search(bare) and len(bare) <= _MAX_DATE_LABEL:

@@ -29,8 +29,9 @@ from zhengji.parsers.forms.classify import (
     split_list,
     title_key,
     units,
+    weighted_task_rows,
 )
-from zhengji.parsers.forms.headings import Headings
+from zhengji.parsers.forms.headings import Headings, numbering
 from zhengji.parsers.forms.text import clean_value
 from zhengji.parsers.model import PICTURE, Layout
 
@@ -155,18 +156,46 @@ def _section(
     line starting with one of ``after`` (in reading order)."""
     collected: list[str] = []
     inside = False
+    number: int | None = None
+    style = ""
     for unit in found:
-        if inside and (headings.starts(unit.text, ends) or _heading_rest(unit.text, after) is not None):
+        if inside and (
+            headings.starts(unit.text, ends)
+            or _heading_rest(unit.text, after) is not None
+            or _next_heading(unit.text, number, style)
+        ):
             break
         rest = headings.rest(unit.text, name) if not inside else None
         if rest is not None:
             inside = True
+            number = numbering(unit.text)[0]
+            style = _numbering_style(unit.text)
             if rest.strip():
                 collected.append(rest)
             continue
         if inside:
             collected.append(unit.text)
     return collected
+
+
+# A heading line is short: a numeral and a few words.
+_MAX_HEADING = 20
+
+
+def _numbering_style(text: str) -> str:
+    """How a heading is numbered, the numeral left out ("一、" and "二、" alike, "（一）" another, "1." another)."""
+    _found, start = numbering(text)
+    return re.sub(r"[一二三四五六七八九十\d]+", "#", norm(text)[:start].replace(" ", ""))
+
+
+def _next_heading(text: str, number: int | None, style: str) -> bool:
+    """Whether ``text`` is the next section's heading by its place alone, whatever its words: a short line
+    numbered as the section being read is, with the next numeral ("二、…" under "一、定义"). The form's sections
+    come in the form's order; a list inside a section ("1. …", "（二）…" under "一、") is numbered otherwise."""
+    if number is None or not style or "\n" in text.strip():
+        return False
+    found, _start = numbering(text)
+    return found == number + 1 and _numbering_style(text) == style and len(key(text)) <= _MAX_HEADING
 
 
 # --- 附件2 建议书 ----------------------------------------------------------------------------------------
@@ -291,6 +320,27 @@ def parse_weight(text: str | None) -> int | float | None:
     return value
 
 
+def _rows_by_shape(layout: Layout) -> list[dict[str, str | None]]:
+    """The task rows of a table whose header is in words never seen, read by the form's order of columns (003
+    附件3: 工作任务 | 操作规范 | 相关知识 | 考核比重): the weights that make a whole, the first two prose columns
+    before them as 操作规范 and 相关知识, the column before those as the task. Anything less regular is not read
+    (the table is then not located, and a clerk reads it)."""
+    shape = weighted_task_rows(layout)
+    if shape is None:
+        return []
+    table, rows, weight, prose = shape
+    norms, knowledge = prose[0], prose[1]
+    task = norms - 1
+    if not (task >= 0 and knowledge == norms + 1 and weight > knowledge):
+        return []
+    found: list[dict[str, str | None]] = []
+    for row in rows:
+        cells = {name: table.at(row, col) for name, col in
+                 (("task", task), ("norms", norms), ("knowledge", knowledge), ("weight", weight))}  # fmt: skip
+        found.append({name: clean_value(cell.text) if cell is not None else None for name, cell in cells.items()})
+    return found
+
+
 def extract_special_content(layout: Layout) -> dict[str, Any]:
     """The contract's ``special_ability_content`` fields."""
     found = units(layout)
@@ -300,6 +350,7 @@ def extract_special_content(layout: Layout) -> dict[str, Any]:
         for text in _section(found, _CONTENT_HEADINGS, "definition", ("ability",), _CONTENT_LABELS)
         if not _TYPESETTING.match(text.strip()) and text.strip()
     ]
+    rows = table.rows if table.found else _rows_by_shape(layout)
     tasks = [
         {
             "task": row.get("task"),
@@ -307,7 +358,7 @@ def extract_special_content(layout: Layout) -> dict[str, Any]:
             "knowledge": row.get("knowledge"),
             "weight": parse_weight(row.get("weight")),
         }
-        for row in table.rows
+        for row in rows
         if any(row.get(name) for name in ("task", "norms", "knowledge"))
     ]
     lines = CONTENT_LINES.values_in_row(found, ("ability_name", "domain"))

@@ -44,8 +44,9 @@ _NUMBERING = re.compile(
     rf"|\(([{_NUMERALS}]{{1,3}}|\d{{1,2}})\)[、.]?"
     r"|\d{1,2}(?:[、．]|\.(?!\d)))"
 )
-# "(400字以内)", "(限400字)", "(不超过400字)", "(≤400字)", "(400字)" at the end of a label.
-_LIMIT = re.compile(r"\((?:限|不超过|不多于|少于|≤|<=|<)?\d+字(?:以内|以下|之内|内)?\)$")
+# A limit at the end of a label: a short bracketed note that counts characters, however it is worded ("(400字以内)",
+# "(限400字)", "(≤400字)", "(字数400以内)", "(400字以内,可另附页)"): a number and 字 inside one bracket.
+_LIMIT = re.compile(r"\((?=[^()]*\d)(?=[^()]*字)[^()]{1,24}\)$")
 # An English gloss in brackets after a Chinese label, as bilingual forms print it ("电话（Tel）", "国家或地区
 # （Country/Region）", "序号（No.）"): it names the same label and never changes it.
 _GLOSS = re.compile(r"(?<=[\u4e00-\u9fff)])\([A-Za-z][A-Za-z0-9./&'\-]*\)")
@@ -95,3 +96,20 @@ def is_heading_numbered(text: str) -> bool:
     """True when ``text`` starts like a section heading of the forms ("七、", "（七）", "第七部分")."""
     folded = fold(text).translate(_BRACKETS)
     return bool(re.match(rf"^(?:第[{_NUMERALS}]+部分|[{_NUMERALS}]{{1,3}}、|\([{_NUMERALS}]{{1,3}}\))", folded))
+
+
+# What may follow a label inside its own cell and still be the label: a second name after a slash ("/别称",
+# "／又称"), or a short bracketed gloss ("（外文）", "（简称）"). Words only: a digit, a sentence mark or an address
+# sign makes it a value.
+_FRAGMENT = re.compile(r"[/／|｜][^\d/／|｜:：,，;；。@]{1,8}|[(（][^\d()（）:：,，;；。@]{1,10}[)）]")
+
+
+def is_label_fragment(text: str | None) -> bool:
+    """Whether the text after a label is a piece of the label itself, never a value the applicant typed.
+
+    Applicants join two wordings of one label ("备选名称/别称") or gloss it ("同类职业名称（外文）"): what follows
+    the part zhengji knows is then no answer, and reading it as one would put the label's own words into the
+    field (precision before recall: the value stays where the form keeps it, beside or under the label).
+    """
+    stripped = (text or "").strip()
+    return bool(stripped) and _FRAGMENT.fullmatch(stripped) is not None
