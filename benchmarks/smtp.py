@@ -12,12 +12,13 @@ the AWS variables), so that the two backends can be compared: a mail is then ``2
 
 ``--with-workers`` measures what issue 16 asks of intake during a burst: the whole service (``zhengji serve`` as
 ``make run`` starts it: SQLite and the blob directory in a fresh data directory, replies to the Maildir outbox,
-the pipeline's workers and the parsers' forkserver) as a subprocess, the same clients sending to its SMTP port,
-once with nothing to parse ("workers idle") and once after a backlog of real submissions (the Foxmail mail with
-four attachments, a fresh Message-ID and sender each, ``--backlog`` of them) so that the parsers are busy for the
-whole measurement, at each parser priority of ``--nice`` (``ZHENGJI_PARSE_NICE``). Each rate is printed as a
-ratio to aiosmtpd alone, with the CPU seconds the parser processes used meanwhile and how much of the backlog was
-still unanswered at the end (so that "busy" is shown, not assumed). The issue's goal is a ratio of at least 0.5
+the pipeline's workers in their child process and the parsers' forkserver under it) as a subprocess, the same
+clients sending to its SMTP port, once with nothing to parse ("workers idle") and once after a backlog of real
+submissions (the Foxmail mail with four attachments, a fresh Message-ID and sender each, ``--backlog`` of them) so
+that the parsers are busy for the whole measurement, at each parser priority of ``--nice``
+(``ZHENGJI_PARSE_NICE``). Each rate is printed as a ratio to aiosmtpd alone, with the CPU seconds the workers'
+process and its parsers used meanwhile and how much of the backlog was still unanswered at the end (so that
+"busy" is shown, not assumed). The issue's goal is a ratio of at least 0.5
 with the parsers busy. Other work on the machine moves these figures: run it several times (``--repeat``).
 """
 
@@ -251,8 +252,8 @@ class Service:
             time.sleep(0.1)
 
     def parser_cpu_seconds(self) -> float:
-        """CPU seconds used so far by the service's descendants (the forkserver, the parser workers and
-        whatever they started): the parsing, apart from the service process itself (intake and the pipeline)."""
+        """CPU seconds used so far by the service's descendants (the mailbox workers' process, the parsers'
+        forkserver and workers and whatever they started): everything but intake, the web and the bot."""
         return sum(_cpu_seconds(pid) for pid in _descendants(self.process.pid))
 
     def stop(self) -> None:
@@ -390,7 +391,7 @@ def with_workers_main(args: argparse.Namespace) -> None:
                     rate, parser_cpu, unanswered = with_workers(
                         pool, Path(scratch), args.clients, args.seconds, args.size, nice, backlog
                     )
-                busy = f"parsers {parser_cpu:5.1f} CPU s; {unanswered} of the backlog unanswered at the end"
+                busy = f"workers {parser_cpu:5.1f} CPU s; {unanswered} of the backlog unanswered at the end"
                 print(
                     f"run {run}: serve, {label:<22} {rate:7.0f} mails/s  ratio {rate / bare_rate:5.2f}"
                     f"  ({rate / alone_rate:4.2f} of the server alone; {busy})"

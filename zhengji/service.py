@@ -1,4 +1,7 @@
-"""``zhengji serve``: every part of the service in one process, stopped cleanly by Ctrl-C or SIGTERM.
+"""``zhengji serve``: every part of the service, stopped cleanly by Ctrl-C or SIGTERM.
+
+Intake (the SMTP server, the IMAP watcher), the web server and the bot run in this process; the mailbox workers
+in a child process that the service starts and stops with the rest (:class:`zhengji.mailbox.workers.PipelineProcess`).
 
 Each part is a component with ``run(stop)``; the service starts them all, and when a signal arrives (or one of
 them fails) it tells the rest to stop and waits for them, so that no mail is cut off half-stored. The wait is
@@ -121,10 +124,10 @@ def intake_engine(engine: Engine, settings: Settings) -> Engine:
     if engine.dialect.name != "sqlite":
         return engine
     from zhengji.storage.db import make_engine
-    from zhengji.storage.locks import WriteGate
+    from zhengji.storage.locks import WriteGate, gate_between_processes
 
     intake = make_engine(settings.resolved_database_url)
-    gate = WriteGate()
+    gate = WriteGate(between_processes=gate_between_processes(engine))  # the workers' process meets it there
     gate.install(engine, urgent=False)
     gate.install(intake, urgent=True)
     return intake
@@ -150,9 +153,8 @@ def _check_bucket(store: S3BlobStore) -> None:
 
 def build_components(settings: Settings) -> list[Component]:
     """Every part the settings turn on: the web server and the mailbox workers always."""
-    from zhengji.mailbox.doorbell import Doorbell
     from zhengji.mailbox.smtp_server import SMTPComponent
-    from zhengji.mailbox.workers import PipelineComponent
+    from zhengji.mailbox.workers import PipelineProcess
     from zhengji.parsers.isolation import set_parse_priority
     from zhengji.storage.db import make_engine
 
@@ -167,14 +169,16 @@ def build_components(settings: Settings) -> list[Component]:
             settings.outbox_dir,
         )
     intake = intake_engine(engine, settings)
-    doorbell = Doorbell()  # intake wakes the workers of this process as soon as a mail is stored
-    components: list[Component] = [WebComponent(settings), PipelineComponent(engine, settings, doorbell=doorbell)]
+    # The workers run in a child process, so that intake keeps this process's interpreter lock and, at the
+    # parsers' priority, the kernel's preference; intake rings them through a pipe as soon as a mail is stored.
+    pipeline = PipelineProcess(settings)
+    components: list[Component] = [WebComponent(settings), pipeline]
     if settings.smtp_listen is not None:
-        components.append(SMTPComponent(settings, engine=intake, on_stored=doorbell.ring))
+        components.append(SMTPComponent(settings, engine=intake, on_stored=pipeline.ring))
     if settings.imap_url is not None:
         from zhengji.mailbox.imap_watcher import IMAPComponent
 
-        components.append(IMAPComponent(settings, engine=intake, on_stored=doorbell.ring))
+        components.append(IMAPComponent(settings, engine=intake, on_stored=pipeline.ring))
     from zhengji.bot.component import BotComponent  # the status notifier, and Telegram when a token is set
 
     components.append(BotComponent(settings, engine))

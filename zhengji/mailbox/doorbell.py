@@ -4,6 +4,8 @@ The workers find work by polling the database, which is what lets several proces
 a worker that has just polled would leave a new mail waiting until its next poll (up to 0.2 s, a fifth of the
 whole second an applicant should wait for the answer). Intake in the same process rings the bell once the mail
 is stored, and the idle workers poll at once; the workers that check a mail ring the senders' bell the same way.
+In ``zhengji serve`` the workers run in a child process: intake writes a byte to a pipe, and a thread of the child
+rings this bell for it (:class:`zhengji.mailbox.workers.PipelineProcess`).
 Ringing is only a hint: a lost ring costs one poll interval, never a mail, because the database stays the only
 record of what is waiting.
 

@@ -33,8 +33,9 @@ log = logging.getLogger("zhengji.smtp")
 DEFAULT_MAX_SIZE = 50 * 1024 * 1024
 """50 MB: a submission is a few Word/PDF forms and scans; base64 adds a third, and NetEase sends up to 50 MB."""
 
-DEFAULT_WORKERS = 8
-"""Threads that write blobs: fsync waits on the disk, not the CPU, so several overlap even on two cores."""
+DEFAULT_WORKERS = 16
+"""Threads that keep mails (each writes a blob, then waits for its row's group commit): fsync and the commit wait
+on the disk, not the CPU, so several overlap even on two cores, and the mails of as many senders share a commit."""
 
 DEFAULT_MAX_RECIPIENTS = 100
 """RCPT commands a transaction may give (Postfix's ``smtpd_recipient_limit`` is 1,000 for a relay): zhengji
@@ -161,8 +162,12 @@ class IntakeHandler:
 
     async def _keep(self, raw: bytes, receipt: Receipt) -> Message:
         loop = asyncio.get_running_loop()
-        row = await loop.run_in_executor(self.executor, stage, self.blobs, raw, receipt)
-        return await asyncio.wrap_future(self.committer.submit(row))
+        return await loop.run_in_executor(self.executor, self._store, raw, receipt)
+
+    def _store(self, raw: bytes, receipt: Receipt) -> Message:
+        """Both halves on one thread of ``executor``, which waits for the group's commit: the event loop is woken
+        once a mail, when it is kept, not once for the blob and again for the row."""
+        return self.committer.submit(stage(self.blobs, raw, receipt)).result()
 
     def _stored(self, storing: asyncio.Future[Any]) -> None:
         self._storing.discard(storing)
@@ -301,6 +306,9 @@ class SMTPComponent:
             executor=self.executor,
             on_stored=on_stored,
         )
+        # The fan-out directories, before the first mail; here, not in run(), so that the server listens as soon
+        # as the service's other parts do.
+        self.handler.blobs.prepare()
         self.grace = grace
         self.hostname = socket.gethostname()  # once: aiosmtpd would look the FQDN up in DNS on every connection
         self.address: tuple[str, int] | None = None  # where it listens once started (the real port for port 0)

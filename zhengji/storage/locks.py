@@ -263,13 +263,25 @@ class WriteGate:
 
     A thread that already holds the gate passes (nested sessions behave as without it), and a waiter that waited
     ``timeout`` seconds (SQLite's own busy timeout) takes the gate over and leaves the rest to SQLite's locking, so
-    the gate can only ever reorder transactions, never deadlock them. Other
-    processes (the command line, a second ``serve``) still meet SQLite's busy handler, as before. PostgreSQL needs
-    none of this: it locks rows, not the database.
+    the gate can only ever reorder transactions, never deadlock them. PostgreSQL needs none of this: it locks rows,
+    not the database.
+
+    ``between_processes`` (the database's path) extends the gate to the processes of one ``serve``: its mailbox
+    workers run in a child process, at a lower priority, and SQLite's busy handler would again let intake sleep
+    (1 to 100 ms a time) while the child's transactions came and went. The holder of a process's gate then also
+    takes ``PATH.write-gate`` (an exclusive ``flock``, which the kernel hands to a waiter as it is released, and
+    frees when a process dies), after queueing at ``PATH.write-next``, which it lets go as soon as it holds the
+    gate: a process waiting for the gate holds the queue, so the other process can run at most the transaction it
+    is in before its turn, and intake waits for at most one of the workers' transactions. Other processes (the
+    command line, a second ``serve``) still meet SQLite's busy handler, as before.
     """
 
-    def __init__(self, timeout: float = 30.0) -> None:
+    def __init__(self, timeout: float = 30.0, *, between_processes: Path | None = None) -> None:
         self.timeout = timeout
+        self._files: tuple[int, int] | None = None  # (queue, gate): the open lock files, when between processes
+        if between_processes is not None:
+            self._files = (_lock_file(f"{between_processes}.write-next"), _lock_file(f"{between_processes}.write-gate"))
+        self._file_held = False  # whether this process holds the gate file (taken by the owner, freed on opening)
         self._condition = threading.Condition()
         self._owner: int | None = None  # the thread that holds the gate
         self._connections: set[int] = set()  # the connections whose transactions hold it
@@ -325,10 +337,29 @@ class WriteGate:
                     self._condition.wait(remaining)
                 self._owner = me
                 self._connections.add(key)
+                take_file = self._files is not None and not self._file_held
             finally:
                 self._waiting -= 1
                 if urgent:
                     self._urgent_waiting -= 1
+        if take_file:
+            try:
+                self._take_file()
+            except BaseException:
+                self.leave(key)
+                raise
+
+    def _take_file(self) -> None:
+        """Queue for the gate file, take it, and leave the queue (see the class's docstring); the owner only."""
+        assert self._files is not None
+        queue, gate = self._files
+        fcntl.flock(queue, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(gate, fcntl.LOCK_EX)
+        finally:
+            fcntl.flock(queue, fcntl.LOCK_UN)
+        with self._condition:
+            self._file_held = True
 
     def held(self) -> bool:
         """Whether a transaction of this process is inside the gate now."""
@@ -347,4 +378,20 @@ class WriteGate:
             self._connections.discard(key)
             if not self._connections:
                 self._owner = None
+                if self._file_held and self._files is not None:
+                    fcntl.flock(self._files[1], fcntl.LOCK_UN)
+                    self._file_held = False
                 self._condition.notify_all()
+
+
+def gate_between_processes(engine: Engine) -> Path | None:
+    """The SQLite database file whose processes a :class:`WriteGate` should order (None for memory or PostgreSQL)."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _lock_file(path: str) -> int:
+    """A lock file opened for ``flock``, kept open for the life of the process (the lock lives with the open file)."""
+    return os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
