@@ -38,6 +38,7 @@ from sqlmodel import Session
 
 from tests.bot.support import make_submission, migrate
 from zhengji.bot.codemail import CodeMailSender, OutboxMailer
+from zhengji.bot.component import warm_up
 from zhengji.bot.conversation import Chat
 from zhengji.bot.core import Bot
 from zhengji.bot.links import Desk
@@ -196,8 +197,9 @@ def main(argv: list[str] | None = None) -> int:
     pool = questions()
     with tempfile.TemporaryDirectory(prefix="zhengji-bot-bench-") as folder:
         bot, chats, sender = setup(Path(folder))
+        warm_up()  # as `zhengji serve` warms the bot at start (zhengji.bot.component)
         for chat, text in zip(chats, pool, strict=False):
-            bot.answer(chat, text)  # warm the dictionaries and the database's pages
+            bot.answer(chat, text)  # warm the database's pages
         single(bot, chats, pool)
         ok = report(f"burst: {CHATS} chats at once, {arguments.rounds} rounds, {workers} threads",
                     burst(bot, chats, pool, arguments.rounds, workers))  # fmt: skip
