@@ -12,8 +12,7 @@ import os
 import subprocess
 import sys
 import threading
-import time
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from tests.mailbox.pipeline_support import CORPUS, arrive, body_of, drain, frozen, outbox
-from zhengji.clock import SHANGHAI, real_now
+from zhengji.clock import SHANGHAI, Clock, real_now
 from zhengji.mailbox import pipeline as pipeline_module
 from zhengji.mailbox.pipeline import MAX_ATTEMPTS, Pipeline
 from zhengji.settings import Settings, load_settings
@@ -49,27 +48,46 @@ def message(engine: Engine, message_id: int) -> Message:
 def test_a_live_worker_keeps_its_claim_however_long_its_step_takes(
     engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = settings_for(engine, tmp_path, lease_seconds=0.6)
+    """The step outlasts its lease four times over on the machine clock, which the test moves; the heartbeat is
+    stepped with it (a renewal each time a third of the lease would have passed), so no real waiting and no
+    dependence on how fast the machine is. Another worker asking between the beats never gets the mail."""
+    settings = settings_for(engine, tmp_path, lease_seconds=60)
     message_id = arrive(engine, settings, (CORPUS / "netease_sh_word_only.eml").read_bytes())
+    now = [datetime.now(UTC)]
+    clock = Clock(real=lambda: now[0])
+    beats = threading.Semaphore(0)
+    renewed = threading.Semaphore(0)
+
+    def stepped(done: threading.Event, _seconds: float) -> bool:
+        while not beats.acquire(timeout=0.05):
+            if done.is_set():
+                return True
+        return done.is_set()
+
+    slow = Pipeline(engine, settings, worker="slow", clock=clock, beat=stepped)
+    real_renew = slow.renew
+
+    def renew(message_id: int) -> bool:
+        try:
+            return real_renew(message_id)
+        finally:
+            renewed.release()
+
+    slow.renew = renew  # type: ignore[method-assign]
+    other = Pipeline(engine, settings, worker="other", clock=clock)
     real_parse = pipeline_module.parse_attachments
-    parsing = threading.Event()
+    taken: list[bool] = []
 
     def slow_parse(*args: Any, **kwargs: Any) -> Any:
-        parsing.set()
-        time.sleep(3.0)  # five leases: a zip of legacy Word files takes minutes in the same way
+        for _ in range(12):  # four leases: a zip of legacy Word files takes minutes in the same way
+            now[0] += slow.lease / 3
+            beats.release()
+            assert renewed.acquire(timeout=30), "the heartbeat did not renew the claim"
+            taken.append(other.run_once())
         return real_parse(*args, **kwargs)
 
     monkeypatch.setattr(pipeline_module, "parse_attachments", slow_parse)
-    slow = Pipeline(engine, settings, worker="slow")
-    working = threading.Thread(target=slow.run_once)
-    working.start()
-    assert parsing.wait(30)
-    other = Pipeline(engine, settings, worker="other")
-    taken: list[bool] = []
-    while working.is_alive():
-        taken.append(other.run_once())
-        time.sleep(0.1)
-    working.join()
+    assert slow.run_once()
     assert taken and not any(taken), "another worker took the mail over from a live one"
     row = message(engine, message_id)
     assert (row.state, row.attempts, row.claimed_by) == (MessageState.parsed, 0, None)
@@ -78,6 +96,20 @@ def test_a_live_worker_keeps_its_claim_however_long_its_step_takes(
         assert len(session.exec(select(Document)).all()) == 2  # parsed once
         assert len(session.exec(select(Reply)).all()) == 1
     assert len(outbox(settings)) == 1
+
+
+def test_without_its_heartbeat_a_claim_runs_out_on_the_machine_clock(engine: Engine, tmp_path: Path) -> None:
+    """The other side of the test above: a claim nobody renews is free once a lease has passed on the clock."""
+    settings = settings_for(engine, tmp_path, lease_seconds=60)
+    arrive(engine, settings, (CORPUS / "netease_sh_word_only.eml").read_bytes())
+    now = [datetime.now(UTC)]
+    clock = Clock(real=lambda: now[0])
+    first = Pipeline(engine, settings, worker="first", clock=clock)
+    assert first.claim(MessageState.received) is not None
+    other = Pipeline(engine, settings, worker="other", clock=clock)
+    assert other.claim(MessageState.received) is None
+    now[0] += first.lease * 1.01
+    assert other.claim(MessageState.received) is not None
 
 
 class WorkerDied(BaseException):
