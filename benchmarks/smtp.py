@@ -49,7 +49,7 @@ from sqlmodel import Session as DBSession
 from sqlmodel import func, select
 
 from tests.servers.ports import free_port
-from zhengji.mailbox.smtp_server import DEFAULT_WORKERS, SMTPComponent
+from zhengji.mailbox.smtp_server import SMTPComponent
 from zhengji.settings import HostPort, Settings
 from zhengji.storage.db import make_engine
 from zhengji.storage.migrate import upgrade
@@ -132,7 +132,7 @@ async def zhengji_server(
     clients: int,
     seconds: float,
     size: int,
-    workers: int,
+    workers: int | None,
     blob_url: str | None = None,
 ) -> tuple[int, float, int]:
     settings = Settings(
@@ -317,7 +317,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--clients", type=int, default=8, help="concurrent SMTP connections (default 8)")
     parser.add_argument("--seconds", type=float, default=5.0, help="how long each run sends (default 5)")
-    parser.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="threads that write blobs")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="threads that write blobs (default: the server's for the store)"
+    )
     parser.add_argument("--size", type=int, default=20_000, help="bytes per mail (default 20000)")
     parser.add_argument("--blob-url", default=None, help="s3://BUCKET/PREFIX: blobs in S3 (default: local, fsynced)")
     parser.add_argument(

@@ -22,8 +22,8 @@ def fsynced(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     seen: list[Path] = []
     real = blobs._fsync_directory
 
-    def record(directory: Path) -> None:
-        seen.append(directory)
+    def record(directory: Path | str) -> None:
+        seen.append(Path(directory))
         real(directory)
 
     monkeypatch.setattr(blobs, "_fsync_directory", record)

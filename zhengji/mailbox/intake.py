@@ -15,6 +15,7 @@ import logging
 import queue
 import re
 import threading
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -69,10 +70,14 @@ def message_id_of(raw: bytes) -> str | None:
     return value[:998] or None
 
 
-def stage(blobs: BlobStore, raw: bytes, receipt: Receipt) -> Message:
-    """Store ``raw`` durably and return its row, not yet committed (the slow, parallel half of keeping a mail)."""
-    digest = blobs.put(raw)
-    return Message(
+def row_values(digest: str, raw: bytes, receipt: Receipt) -> dict[str, Any]:
+    """Every column of the new ``messages`` row but its id, the model's defaults included.
+
+    A plain dict, not a :class:`Message`: the SMTP server makes one a mail while it holds the interpreter lock,
+    and an ORM object costs ten times as much to build as a dict for a row that is only ever inserted.
+    """
+    values = dict(_DEFAULTS)
+    values.update(
         sha256=digest,
         size=len(raw),
         message_id=message_id_of(raw),
@@ -85,6 +90,12 @@ def stage(blobs: BlobStore, raw: bytes, receipt: Receipt) -> Message:
         received_at=receipt.received_at,
         reply_wanted=receipt.reply_wanted,
     )
+    return values
+
+
+def stage(blobs: BlobStore, raw: bytes, receipt: Receipt) -> Message:
+    """Store ``raw`` durably and return its row, not yet committed (the slow, parallel half of keeping a mail)."""
+    return Message(**row_values(blobs.put(raw), raw, receipt))
 
 
 def keep(engine: Engine, blobs: BlobStore, raw: bytes, receipt: Receipt) -> Message:
@@ -109,26 +120,48 @@ def keep(engine: Engine, blobs: BlobStore, raw: bytes, receipt: Receipt) -> Mess
         return row  # expire_on_commit=False: the id and every column stay loaded, no second query
 
 
-def insert_rows(engine: Engine, rows: list[Message]) -> None:
+Row = Message | dict[str, Any]
+"""A new ``messages`` row: a model object (``keep``'s callers want one back) or :func:`row_values`' dict."""
+
+
+def insert_rows(engine: Engine, rows: Sequence[Row]) -> None:
     """Commit ``rows`` in one transaction (one INSERT of many values) and give each its id.
 
     Core, not the ORM: a row here is new and complete, and the unit of work would cost more than the insert.
-    Every column is taken from the model object, so that its Python defaults apply as they do through the ORM.
+    Every column of a model object is read from it, so that its Python defaults apply as they do through the ORM;
+    a dict gets its id as the key ``id``.
     """
-    table: sa.Table = Message.__table__  # type: ignore[attr-defined]
-    columns = [column.key for column in table.columns if column.key != "id"]
-    values: list[dict[str, Any]] = [{key: getattr(row, key) for key in columns} for row in rows]
-    statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    values = [row if isinstance(row, dict) else {key: getattr(row, key) for key in _COLUMNS} for row in rows]
     with engine.begin() as connection:
-        ids = connection.execute(statement, values).scalars().all()
+        ids = connection.execute(_INSERT, values).scalars().all()
     for row, row_id in zip(rows, ids, strict=True):
-        row.id = row_id
+        if isinstance(row, dict):
+            row["id"] = row_id
+        else:
+            row.id = row_id
+
+
+_TABLE: sa.Table = Message.__table__  # type: ignore[attr-defined]
+_COLUMNS = tuple(column.key for column in _TABLE.columns if column.key != "id")
+_INSERT = sa.insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
+# The model's defaults for the columns a new row does not set (state, attempts, claims…), read once from the model.
+_DEFAULTS: dict[str, Any] = {
+    key: getattr(Message(sha256="", size=0, source=MessageSource.smtp, mailbox="", received_at=datetime.min), key)
+    for key in _COLUMNS
+}
+
+
+Outcome = Row | BaseException
+"""What became of a row handed to :class:`GroupCommit`: the row with its id, or why it was not committed."""
 
 
 @dataclass
-class _Pending:
-    row: Message
-    future: Future[Message]
+class _Group:
+    """Rows handed over together, answered together: ``done`` is called once with an outcome for each."""
+
+    rows: list[Row]
+    done: Callable[[list[Outcome]], None]
+    future: Future[Message] | None = None  # set by ``submit``, so that its waiter may cancel it before the commit
 
 
 class GroupCommit:
@@ -147,7 +180,7 @@ class GroupCommit:
             raise ValueError(f"max_batch must be at least 1, not {max_batch}")
         self.engine = engine
         self.max_batch = max_batch
-        self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Group | None] = queue.SimpleQueue()
         self._lock = threading.Lock()
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="intake-commit", daemon=True)
@@ -156,11 +189,22 @@ class GroupCommit:
     def submit(self, row: Message) -> Future[Message]:
         """Queue ``row``; the future gives it back with its id once committed, or raises why it was not."""
         future: Future[Message] = Future()
+        self._put(_Group([row], lambda outcomes: _settle(future, outcomes[0]), future))
+        return future
+
+    def submit_group(self, rows: list[Row], done: Callable[[list[Outcome]], None]) -> None:
+        """Queue ``rows``; ``done`` is called once (on the committing thread) with each row's outcome, in order.
+
+        One call for the mails whose blobs were written together, so that the SMTP server's event loop is woken
+        once for them all, not once a mail.
+        """
+        self._put(_Group(rows, done))
+
+    def _put(self, group: _Group) -> None:
         with self._lock:
             if self._closed:
                 raise RuntimeError("the intake is closed")
-            self._queue.put(_Pending(row, future))
-        return future
+            self._queue.put(group)
 
     def close(self, timeout: float | None = None) -> bool:
         """Commit what was queued, then stop; True when the thread ended within ``timeout``."""
@@ -177,8 +221,9 @@ class GroupCommit:
             if first is None:
                 return
             batch = [first]
+            size = len(first.rows)
             last = False
-            while len(batch) < self.max_batch:
+            while size < self.max_batch:
                 try:
                     item = self._queue.get_nowait()
                 except queue.Empty:
@@ -187,37 +232,50 @@ class GroupCommit:
                     last = True
                     break
                 batch.append(item)
+                size += len(item.rows)
             self._commit(batch)
             if last:
                 return
 
-    def _commit(self, batch: list[_Pending]) -> None:
-        for pending in batch:
-            pending.future.set_running_or_notify_cancel()  # from here on nobody can cancel it half-done
+    def _commit(self, batch: list[_Group]) -> None:
+        for group in batch:
+            if group.future is not None:
+                group.future.set_running_or_notify_cancel()  # from here on nobody can cancel it half-done
+        rows = [row for group in batch for row in group.rows]
+        outcomes: list[Outcome]
         try:
-            insert_rows(self.engine, [pending.row for pending in batch])
+            insert_rows(self.engine, rows)
+            outcomes = list(rows)
         except Exception as error:
-            if len(batch) == 1:
-                _settle(batch[0].future, error)
-                return
-            log.warning("committing %d mails together failed (%s); committing each alone", len(batch), error)
-            for pending in batch:
-                try:
-                    insert_rows(self.engine, [pending.row])
-                except Exception as alone:
-                    _settle(pending.future, alone)
-                else:
-                    _settle(pending.future, pending.row)
-            return
-        for pending in batch:
-            _settle(pending.future, pending.row)
+            if len(rows) == 1:
+                outcomes = [error]
+            else:
+                log.warning("committing %d mails together failed (%s); committing each alone", len(rows), error)
+                outcomes = [_alone(self.engine, row) for row in rows]
+        start = 0
+        for group in batch:
+            end = start + len(group.rows)
+            try:
+                group.done(outcomes[start:end])
+            except Exception:  # a waiter's failure must not stop the commits of everyone after it
+                log.exception("could not hand back the outcome of %d committed mails", len(group.rows))
+            start = end
 
 
-def _settle(future: Future[Message], outcome: Message | BaseException) -> None:
+def _alone(engine: Engine, row: Row) -> Outcome:
+    try:
+        insert_rows(engine, [row])
+    except Exception as error:
+        return error
+    return row
+
+
+def _settle(future: Future[Message], outcome: Outcome) -> None:
     """Resolve ``future``, unless its waiter cancelled it before the commit began (the row is kept either way)."""
     if future.cancelled():
         return
     if isinstance(outcome, BaseException):
         future.set_exception(outcome)
     else:
+        assert isinstance(outcome, Message)
         future.set_result(outcome)

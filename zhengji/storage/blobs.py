@@ -18,6 +18,7 @@ a store that cannot be reached or bytes that no longer match their name.
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import hashlib
 import os
@@ -100,6 +101,7 @@ class LocalBlobStore(BlobStore):
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self._root = str(root)
         # Fan-out directories (``ab``, and ``abcd`` for ``ab/cd``) whose own entries are known to be on disk: they
         # are fsynced into their parents once per store (or all at once by ``prepare``), not once per blob.
         self._durable_dirs: set[str] = set()
@@ -111,14 +113,17 @@ class LocalBlobStore(BlobStore):
         return self.root / relative_name(digest)
 
     def put(self, data: bytes) -> str:
+        """Write to a temporary name, fsync, rename into place and fsync its directory; paths as strings, not
+        :class:`Path` objects, which cost the SMTP server more than the system calls on every mail."""
         digest = hashlib.sha256(data).hexdigest()
-        target = self.path(digest)
-        if target.exists():
+        directory = f"{self._root}/{digest[:2]}/{digest[2:4]}"
+        target = f"{directory}/{digest}"
+        if os.path.exists(target):
             return digest
-        self._make_directory(digest[:4], target.parent)
+        self._make_directory(digest[:4], directory)
         # Named by the digest and the writing thread, not by mkstemp's random names: no two writers share a name,
         # and the SMTP server saves the name generator's cost on every mail.
-        temporary = target.parent / f".incoming-{digest[:16]}-{os.getpid()}-{threading.get_ident()}"
+        temporary = f"{directory}/.incoming-{digest[:16]}-{os.getpid()}-{threading.get_ident()}"
         handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
         try:
             try:
@@ -130,9 +135,10 @@ class LocalBlobStore(BlobStore):
                 os.close(handle)
             os.replace(temporary, target)
         except BaseException:
-            temporary.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
             raise
-        _fsync_directory(target.parent)
+        _fsync_directory(directory)
         return digest
 
     def prepare(self) -> None:
@@ -157,10 +163,11 @@ class LocalBlobStore(BlobStore):
         _fsync_directory(self.root)
         self._durable_dirs.update(found)
 
-    def _make_directory(self, key: str, directory: Path) -> None:
+    def _make_directory(self, key: str, name: str) -> None:
         """Create ``ab/cd`` and make its entry and its parent's durable, before a blob in it is relied on."""
         if key in self._durable_dirs:
             return
+        directory = Path(name)
         directory.mkdir(parents=True, exist_ok=True)
         _fsync_directory(directory.parent)
         if key[:2] not in self._durable_dirs:
@@ -352,7 +359,7 @@ def blob_store(settings: Settings) -> BlobStore:
     return LocalBlobStore(settings.blob_dir)
 
 
-def _fsync_directory(directory: Path) -> None:
+def _fsync_directory(directory: Path | str) -> None:
     descriptor = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(descriptor)
