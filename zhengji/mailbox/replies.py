@@ -129,9 +129,13 @@ class Replies:
     def blobs(self) -> BlobStore:
         return blob_store(self.settings)
 
+    @property
+    def clocks(self) -> Clock:
+        return self.clock or Clock(self.settings.now)
+
     def now(self) -> datetime:
         """The business clock: the date a mail is signed, audit records."""
-        return (self.clock or Clock(self.settings.now)).business()
+        return self.clocks.business()
 
     def add_reply(
         self,
@@ -147,5 +151,5 @@ class Replies:
         """:func:`queue_reply` on this service's clocks."""
         return queue_reply(
             session, message, submission, composed, to_address=to_address, envelope=envelope, at=moment,
-            queued_at=(self.clock or Clock(self.settings.now)).machine(), actor=self.actor,
+            queued_at=self.clocks.machine(), actor=self.actor,
         )  # fmt: skip
